@@ -1,0 +1,261 @@
+//! Stage d: build CPython from the pinned source tarball, static and position independent,
+//! and install it into the cache in python-build-standalone layout with a PYTHON.json, so
+//! that the same consumer code handles both kinds of distribution.
+
+use crate::cache;
+use crate::context::Context;
+use crate::fetch::{self, Wanted};
+use crate::run::run;
+use serde_json::json;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Bump when the recipe below changes in a way that changes the output.
+const RECIPE_VERSION: &str = "1";
+
+/// System libraries libpython needs at the final link.
+const CORE_SYSTEM_LIBS: &[&str] = &["m", "pthread", "dl", "util"];
+
+/// Where the source build for this target lives in the cache, and its recipe inputs.
+pub struct SourceBuild {
+    name: String,
+    pub entry: PathBuf,
+    setup_text: Vec<u8>,
+    compiler: Vec<String>,
+}
+
+impl SourceBuild {
+    pub fn new(ctx: &Context) -> Result<SourceBuild, String> {
+        let setup_local = ctx.manifest_dir.join("vendor-python/Setup.local");
+        println!("cargo:rerun-if-changed={}", setup_local.display());
+        let setup_text = fs::read(&setup_local)
+            .map_err(|e| format!("cannot read {}: {e}", setup_local.display()))?;
+        let compiler = target_compiler(ctx);
+        let pin = &ctx.lock.cpython_source;
+        let key = fetch::sha256_bytes(&[
+            RECIPE_VERSION.as_bytes(),
+            pin.sha256.as_bytes(),
+            ctx.target.as_bytes(),
+            &setup_text,
+            compiler.join(" ").as_bytes(),
+        ]);
+        let name = format!("cpython-{}-{}-source-{}", pin.version, ctx.target, &key[..16]);
+        let entry = ctx.cache_dir.join("dist").join(&name);
+        Ok(SourceBuild { name, entry, setup_text, compiler })
+    }
+
+    pub fn is_cached(&self) -> bool {
+        self.entry.join("python/PYTHON.json").exists()
+    }
+
+    pub fn build(&self, ctx: &Context) -> Result<PathBuf, String> {
+        let SourceBuild { name, entry, setup_text, compiler } = self;
+        let pin = &ctx.lock.cpython_source;
+        build_entry(ctx, pin, name, entry, setup_text, compiler)
+    }
+}
+
+fn build_entry(
+    ctx: &Context,
+    pin: &crate::lock::SourcePin,
+    name: &str,
+    entry: &Path,
+    setup_text: &[u8],
+    compiler: &[String],
+) -> Result<PathBuf, String> {
+    cache::ensure_entry(&ctx.cache_dir, name, entry, "python/PYTHON.json", |scratch| {
+        let file = ctx.lock.source_file();
+        let tarball = fetch::fetch(
+            ctx,
+            &Wanted {
+                file: &file.file,
+                sha256: &pin.sha256,
+                urls: pin.urls.iter().map(String::as_str).collect(),
+            },
+        )?;
+        let work = ctx.cache_dir.join("work").join(name);
+        cache::remove_dir_if_exists(&work)?;
+        fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+        let started = Instant::now();
+        compile_and_install(ctx, &tarball, setup_text, compiler, &work, scratch)?;
+        write_python_json(ctx, scratch, setup_text)?;
+        cache::remove_dir_if_exists(&work)?;
+        println!(
+            "cargo:warning=rpyc-bridge: built CPython {} from source in {:.0} s, cached at {}",
+            pin.version,
+            started.elapsed().as_secs_f64(),
+            entry.display()
+        );
+        Ok(())
+    })
+}
+
+/// The C compiler cc-rs would use for the target (honours CC_<target>, CC, musl-gcc...).
+fn target_compiler(ctx: &Context) -> Vec<String> {
+    let tool = cc::Build::new()
+        .target(&ctx.target)
+        .host(&ctx.host)
+        .opt_level(2)
+        .cargo_metadata(false)
+        .get_compiler();
+    let mut cmd = vec![tool.path().display().to_string()];
+    // Only the flags that select the target matter to configure; cc's defaults (-O, -g...)
+    // are set by CPython's own recipe.
+    cmd.extend(
+        tool.args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .filter(|a| a.starts_with("--target") || a.starts_with("-m")),
+    );
+    cmd
+}
+
+fn compile_and_install(
+    ctx: &Context,
+    tarball: &Path,
+    setup_text: &[u8],
+    compiler: &[String],
+    work: &Path,
+    scratch: &Path,
+) -> Result<(), String> {
+    eprintln!("rpyc-bridge: unpacking {}", tarball.display());
+    run(Command::new("tar").arg("-xJf").arg(tarball).arg("-C").arg(work).arg("--strip-components=1"))
+        .map_err(|e| format!("{e}\n(the source build needs tar and xz: apt-get install tar xz-utils)"))?;
+    fs::write(work.join("Modules/Setup.local"), setup_text)
+        .map_err(|e| format!("cannot write Setup.local: {e}"))?;
+
+    let zlib_lib = ctx.zlib_root.join("lib");
+    let mut configure = Command::new("./configure");
+    configure
+        .current_dir(work)
+        .arg("--prefix=/install")
+        .arg("--disable-shared")
+        .arg("--disable-test-modules")
+        .arg("--without-ensurepip")
+        .arg("--without-readline")
+        .env("CC", compiler.join(" "))
+        .env("CFLAGS", "-fPIC")
+        // No -g: the archive ships in every binary and debug info would triple it.
+        .env("OPT", "-DNDEBUG -O3 -Wall")
+        .env("ZLIB_CFLAGS", format!("-I{}", ctx.zlib_include.display()))
+        .env("ZLIB_LIBS", format!("-L{} -lz", zlib_lib.display()));
+    if ctx.is_cross() {
+        let build_python = ctx.build_python.as_ref().ok_or_else(|| {
+            format!(
+                "cross-compiling CPython for {} needs a Python {} that runs on this machine: \
+                 set RPYC_BRIDGE_BUILD_PYTHON to it",
+                ctx.target, ctx.lock.cpython_source.version
+            )
+        })?;
+        configure
+            .arg(format!("--host={}", gnu_triple(&ctx.target)))
+            .arg(format!("--build={}", gnu_triple(&ctx.host)))
+            .arg(format!("--with-build-python={}", build_python.display()))
+            .arg("ac_cv_file__dev_ptmx=yes")
+            .arg("ac_cv_file__dev_ptc=no");
+    }
+    step("configure", work, &mut configure)?;
+    step("make", work, Command::new("make").current_dir(work).arg(format!("-j{}", ctx.jobs)))?;
+    step(
+        "make install",
+        work,
+        Command::new("make")
+            .current_dir(work)
+            .arg("install")
+            .arg(format!("DESTDIR={}", scratch.join("python").display()))
+            // The embedded zip gets its own .pyc (build/stdlib_zip.rs); CPython's install
+            // step would compile the stdlib three more times. An unknown option makes that
+            // step (which make runs with errors ignored) stop at once.
+            .arg("COMPILEALL_OPTS=--rpyc-bridge-skips-compileall"),
+    )?;
+    let licenses = scratch.join("python/licenses");
+    fs::create_dir_all(&licenses).map_err(|e| e.to_string())?;
+    fs::copy(work.join("LICENSE"), licenses.join("LICENSE.cpython.txt"))
+        .map_err(|e| format!("cannot copy CPython's LICENSE: {e}"))?;
+    Ok(())
+}
+
+/// Runs one long step, logging to a file in the work directory, and says what it is doing.
+fn step(what: &str, work: &Path, cmd: &mut Command) -> Result<(), String> {
+    let log = work.join(format!("{}.log", what.replace(' ', "-")));
+    eprintln!("rpyc-bridge: CPython {what} (log: {})", log.display());
+    let started = Instant::now();
+    let out = fs::File::create(&log).map_err(|e| e.to_string())?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    let status = cmd
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot start CPython {what}: {e}"))?;
+    if !status.success() {
+        let tail = fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = tail.lines().rev().take(30).collect();
+        return Err(format!(
+            "CPython {what} failed ({status}); last lines of {}:\n{}",
+            log.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    eprintln!("rpyc-bridge: CPython {what} done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `x86_64-unknown-linux-gnu` -> `x86_64-linux-gnu`, as autoconf expects.
+fn gnu_triple(rust_triple: &str) -> String {
+    rust_triple.replace("-unknown-", "-")
+}
+
+/// Describes the install the way python-build-standalone does (format 8, the fields this
+/// project reads). Extensions from Setup.local are compiled into libpython: `in_core`.
+fn write_python_json(ctx: &Context, scratch: &Path, setup_text: &[u8]) -> Result<(), String> {
+    let v = &ctx.lock.cpython_source.version;
+    let mm: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let mut extensions = serde_json::Map::new();
+    for name in static_modules(&String::from_utf8_lossy(setup_text)) {
+        extensions.insert(
+            name.clone(),
+            json!([{ "in_core": true, "init_fn": format!("PyInit_{name}"), "objs": [], "links": [], "variant": "default" }]),
+        );
+    }
+    let links: Vec<_> = CORE_SYSTEM_LIBS.iter().map(|n| json!({ "name": n, "system": true })).collect();
+    let doc = json!({
+        "version": "8",
+        "target_triple": ctx.target,
+        "python_version": v,
+        "python_major_minor_version": mm,
+        "python_exe": format!("install/bin/python{mm}"),
+        "python_stdlib": format!("install/lib/python{mm}"),
+        "python_include": format!("install/include/python{mm}"),
+        "libpython_link_mode": "static",
+        "license_path": "licenses/LICENSE.cpython.txt",
+        "build_info": {
+            "core": {
+                "objs": [],
+                "links": links,
+                "static_lib": format!("install/lib/libpython{mm}.a"),
+            },
+            "extensions": extensions,
+            "object_file_format": "elf",
+        },
+        "rpyc_bridge_source_build": { "recipe": RECIPE_VERSION, "source_sha256": ctx.lock.cpython_source.sha256 },
+    });
+    let path = scratch.join("python/PYTHON.json");
+    fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Module names in the `*static*` section of a Setup file.
+fn static_modules(setup: &str) -> Vec<String> {
+    let mut in_static = false;
+    let mut names = Vec::new();
+    for line in setup.lines().map(str::trim) {
+        if line.starts_with('*') {
+            in_static = line == "*static*";
+        } else if in_static && !line.is_empty() && !line.starts_with('#') {
+            names.extend(line.split_whitespace().next().map(String::from));
+        }
+    }
+    names
+}

@@ -1,0 +1,27 @@
+//! rpyc-bridge: a static, relocatable CPython with rpyc, and a C ABI over it, packed into
+//! one archive (librpyc_bridge.a) that cgo links into a self-contained Go binary.
+//!
+//! - `pyconfig`: starting CPython (the only PyConfig code);
+//! - `stdlib_image`: the embedded stdlib zip and how zipimport reaches it;
+//! - `runtime`: the process-wide interpreter, started once;
+//! - `bridge`: the safe Rust API over the Python runtime module;
+//! - `ffi`: the C ABI (dist/include/rpyc_bridge.h);
+//! - `entry`: the interpreter as a program (`python -c ...`).
+
+mod bridge;
+mod entry;
+mod error;
+pub mod ffi;
+mod pyconfig;
+mod runtime;
+mod stdlib_image;
+
+pub use bridge::{call, close, default_connect, default_disconnect, getattr, info, is_connected, open, ConnHandle};
+pub use entry::python_main;
+pub use error::{BridgeError, RpycStatus};
+pub use runtime::init;
+pub use stdlib_image::STDLIB_ZIP;
+
+// zlib for CPython's zlib module: compiled for the target by libz-sys and bundled into
+// the archive. Nothing in Rust calls it, so name the crate to keep it linked.
+extern crate libz_sys;
