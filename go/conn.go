@@ -1,0 +1,150 @@
+package rpyc
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Conn is a connection to an RPyC server. It is safe for concurrent use: calls on one
+// Conn are serialised, calls on different Conns run in parallel.
+type Conn struct {
+	addr    string
+	handle  atomic.Uint64 // 0 once closed
+	once    sync.Once
+	cleanup runtime.Cleanup
+}
+
+// Dial connects to the RPyC server at addr ("host:port"). By default the server is a
+// classic one (rpyc_classic, SlaveService); see WithCustomService.
+func Dial(ctx context.Context, addr string, opts ...DialOption) (*Conn, error) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, &Error{Code: CodeArgument, Op: "dial", Message: err.Error()}
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port <= 0 || port > 65535 {
+		return nil, &Error{Code: CodeArgument, Op: "dial", Message: "bad port " + strconv.Quote(portText)}
+	}
+	var o dialOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if d, ok := remaining(ctx); ok && (o.ConnectTimeout == nil || d.Seconds() < *o.ConnectTimeout) {
+		s := d.Seconds()
+		o.ConnectTimeout = &s
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	handle, err := capiOpen(host, port, o.json())
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	c := &Conn{addr: addr}
+	c.handle.Store(handle)
+	// A backstop for a Conn that is dropped without Close. It only takes the handle, so
+	// it never holds a lock of ours, and the library takes the GIL itself.
+	c.cleanup = runtime.AddCleanup(c, func(h uint64) { _ = capiClose(h) }, handle)
+	return c, nil
+}
+
+// Addr is the address the Conn was dialled with.
+func (c *Conn) Addr() string { return c.addr }
+
+// Close closes the connection. It is idempotent and safe on a nil *Conn.
+func (c *Conn) Close() error {
+	if c == nil {
+		return nil
+	}
+	var err error
+	c.once.Do(func() {
+		c.cleanup.Stop()
+		if h := c.handle.Swap(0); h != 0 {
+			err = capiClose(h)
+		}
+	})
+	return err
+}
+
+// IsConnected reports whether the connection is open.
+func (c *Conn) IsConnected() bool {
+	if c == nil {
+		return false
+	}
+	h := c.handle.Load()
+	ok := h != 0 && capiIsConnected(h)
+	runtime.KeepAlive(c)
+	return ok
+}
+
+// Call calls module.function(*args) on the server, once. Go slices become Python tuples,
+// maps and structs become dicts.
+func (c *Conn) Call(ctx context.Context, module, function string, args ...any) (Value, error) {
+	return c.CallKw(ctx, module, function, args, nil)
+}
+
+// CallKw calls module.function(*args, **kwargs) on the server, once.
+func (c *Conn) CallKw(ctx context.Context, module, function string, args []any, kwargs map[string]any) (Value, error) {
+	argsJSON, err := encodeArgs(args)
+	if err != nil {
+		return Value{}, err
+	}
+	kwargsJSON, err := encodeKwargs(kwargs)
+	if err != nil {
+		return Value{}, err
+	}
+	return c.do(ctx, func(h uint64, timeoutMs int64) (string, error) {
+		return capiCall(h, module, function, argsJSON, kwargsJSON, timeoutMs)
+	})
+}
+
+// GetAttr reads module.attr on the server.
+func (c *Conn) GetAttr(ctx context.Context, module, attr string) (Value, error) {
+	return c.do(ctx, func(h uint64, timeoutMs int64) (string, error) {
+		return capiGetAttr(h, module, attr, timeoutMs)
+	})
+}
+
+// do runs one request with the context's deadline as its timeout.
+func (c *Conn) do(ctx context.Context, request func(handle uint64, timeoutMs int64) (string, error)) (Value, error) {
+	if c == nil {
+		return Value{}, &Error{Code: CodeClosed, Op: "call", Message: "nil *Conn"}
+	}
+	if err := ctx.Err(); err != nil {
+		return Value{}, err
+	}
+	h := c.handle.Load()
+	if h == 0 {
+		return Value{}, &Error{Code: CodeClosed, Op: "call", Message: "the connection to " + c.addr + " is closed"}
+	}
+	var timeoutMs int64
+	if d, ok := remaining(ctx); ok {
+		timeoutMs = max(d.Milliseconds(), 1)
+	}
+	text, err := request(h, timeoutMs)
+	runtime.KeepAlive(c)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return Value{}, ctxErr
+		}
+		return Value{}, err
+	}
+	return Value{raw: []byte(text)}, nil
+}
+
+// remaining is the time left before ctx's deadline, if it has one.
+func remaining(ctx context.Context) (time.Duration, bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return time.Until(deadline), true
+}

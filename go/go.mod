@@ -1,0 +1,3 @@
+module github.com/rpyc-bridge/rpyc-bridge/go
+
+go 1.24

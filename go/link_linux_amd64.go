@@ -1,0 +1,9 @@
+//go:build linux && amd64
+
+package rpyc
+
+// The archive scripts/build.sh puts in dist/linux_amd64. archiveSHA256 (zz_archive_linux_amd64.go,
+// written by the same script) changes with it, so go build relinks a rebuilt archive.
+
+// #cgo LDFLAGS: ${SRCDIR}/../dist/linux_amd64/librpyc_bridge.a -lm -ldl -lpthread -lutil -static-libgcc
+import "C"

@@ -1,0 +1,46 @@
+package rpyc
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// DialOption configures Dial.
+type DialOption func(*dialOptions)
+
+type dialOptions struct {
+	Service            string   `json:"service,omitempty"`
+	ConnectTimeout     *float64 `json:"connect_timeout,omitempty"`
+	SyncRequestTimeout *float64 `json:"sync_request_timeout,omitempty"`
+	AllowPublicAttrs   *bool    `json:"allow_public_attrs,omitempty"`
+	KeepAlive          bool     `json:"keepalive,omitempty"`
+}
+
+func (o *dialOptions) json() string {
+	b, _ := json.Marshal(o) // plain fields only: cannot fail
+	return string(b)
+}
+
+// WithCustomService connects to a server that runs its own rpyc.Service instead of the
+// classic one. Call its exposed methods with module "root".
+func WithCustomService() DialOption { return func(o *dialOptions) { o.Service = "service" } }
+
+// WithConnectTimeout bounds the TCP connect and handshake (default 10 s, or the context's
+// deadline if sooner).
+func WithConnectTimeout(d time.Duration) DialOption {
+	return func(o *dialOptions) { s := d.Seconds(); o.ConnectTimeout = &s }
+}
+
+// WithSyncRequestTimeout sets rpyc's sync_request_timeout: the longest any request waits
+// for its reply. The default is no limit; per-call limits come from contexts.
+func WithSyncRequestTimeout(d time.Duration) DialOption {
+	return func(o *dialOptions) { s := d.Seconds(); o.SyncRequestTimeout = &s }
+}
+
+// WithAllowPublicAttrs sets rpyc's allow_public_attrs protocol option.
+func WithAllowPublicAttrs(allow bool) DialOption {
+	return func(o *dialOptions) { o.AllowPublicAttrs = &allow }
+}
+
+// WithKeepAlive turns on TCP keepalive.
+func WithKeepAlive() DialOption { return func(o *dialOptions) { o.KeepAlive = true } }

@@ -1,0 +1,32 @@
+# Shared helpers for the scripts in this folder (sourced, not run).
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Go, cargo and a C compiler must be there; nothing else on the machine is needed.
+require_toolchain() {
+    command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+    command -v go >/dev/null || {
+        [[ -x /usr/local/go/bin/go ]] && export PATH="/usr/local/go/bin:$PATH"
+    }
+    command -v go >/dev/null || die "go not found: install Go 1.24 or newer"
+    command -v cc >/dev/null || die "no C compiler: apt-get install gcc"
+    command -v make >/dev/null || die "make not found: apt-get install make"
+    command -v xz >/dev/null || die "xz not found (the CPython source build needs it): apt-get install xz-utils"
+}
+
+# Starts tests/fixtures/classic_server.py in the background; sets SERVER_PID and SERVER_PORT.
+start_server() {
+    local out
+    out=$(mktemp)
+    .venv/bin/python tests/fixtures/classic_server.py "${1:-0}" > "$out" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        [[ -s $out ]] && break
+        sleep 0.1
+    done
+    SERVER_PORT=$(head -1 "$out")
+    rm -f "$out"
+    [[ -n $SERVER_PORT ]] || die "the RPyC server did not start"
+    trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+}
