@@ -36,7 +36,10 @@ pub fn ensure_entry(
     let scratch = final_dir.with_extension("partial");
     remove_dir_if_exists(&scratch)?;
     fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
-    fill(&scratch)?;
+    if let Err(e) = fill(&scratch) {
+        let _ = fs::remove_dir_all(&scratch);
+        return Err(e);
+    }
     if !scratch.join(complete_marker).exists() {
         return Err(format!(
             "internal error: cache entry {} was filled without {complete_marker}",

@@ -101,14 +101,12 @@ fn target_compiler(ctx: &Context) -> Vec<String> {
         .cargo_metadata(false)
         .get_compiler();
     let mut cmd = vec![tool.path().display().to_string()];
-    // Only the flags that select the target matter to configure; cc's defaults (-O, -g...)
-    // are set by CPython's own recipe.
-    cmd.extend(
-        tool.args()
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .filter(|a| a.starts_with("--target") || a.starts_with("-m")),
-    );
+    // Only the flags that select the target matter to configure: optimisation, debug and
+    // frame-pointer flags differ between cargo profiles and come from CPython's recipe.
+    let selects_target = |a: &String| {
+        ["--target", "-m32", "-m64", "-march=", "-mcpu=", "-mabi="].iter().any(|p| a.starts_with(p))
+    };
+    cmd.extend(tool.args().iter().map(|a| a.to_string_lossy().into_owned()).filter(selects_target));
     cmd
 }
 
