@@ -75,7 +75,11 @@ impl Lowerer {
         let mut lowered = Vec::new();
         for entry in fs::read_dir(&members).map_err(|e| e.to_string())? {
             let path = entry.map_err(|e| e.to_string())?.path();
-            lowered.push(if is_bitcode(&path) { self.object(&path)? } else { path });
+            lowered.push(if is_bitcode(&path) {
+                self.object(&path)?
+            } else {
+                path
+            });
         }
         run(Command::new("ar").arg("rcs").arg(&out).args(&lowered))?;
         Ok(out)

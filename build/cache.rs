@@ -12,7 +12,8 @@ pub fn lock(cache_dir: &Path, key: &str) -> Result<CacheLock, String> {
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("{key}.lock"));
     let file = File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.lock().map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     Ok(CacheLock(file))
 }
 
@@ -35,7 +36,8 @@ pub fn ensure_entry(
     }
     let scratch = final_dir.with_extension("partial");
     remove_dir_if_exists(&scratch)?;
-    fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    fs::create_dir_all(&scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     if let Err(e) = fill(&scratch) {
         let _ = fs::remove_dir_all(&scratch);
         return Err(e);

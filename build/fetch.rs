@@ -49,7 +49,11 @@ pub fn fetch(ctx: &Context, want: &Wanted) -> Result<PathBuf, String> {
             Err(e) => failures.push(format!("  {url}: {e}")),
         }
     }
-    Err(format!("could not download {}:\n{}", want.file, failures.join("\n")))
+    Err(format!(
+        "could not download {}:\n{}",
+        want.file,
+        failures.join("\n")
+    ))
 }
 
 /// Fails, naming the file and both hashes, when `path` does not hash to the pin.
@@ -114,7 +118,8 @@ fn download(url: &str, dest: &Path) -> Result<(), String> {
         .new_agent();
     let response = agent.get(url).call().map_err(|e| e.to_string())?;
     let tmp = dest.with_extension("part");
-    let mut out = File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let mut out =
+        File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let mut body = response.into_body();
     let copied = io::copy(&mut body.as_reader(), &mut out).map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;

@@ -10,9 +10,31 @@ use std::path::{Path, PathBuf};
 /// Extension modules that must be built in: what rpyc, its socket layer and the
 /// conversions of this crate import.
 pub const REQUIRED_MODULES: &[&str] = &[
-    "_socket", "select", "_struct", "math", "binascii", "zlib", "_json", "_pickle", "_random",
-    "_bisect", "_heapq", "_datetime", "array", "_contextvars", "_opcode", "_posixsubprocess",
-    "fcntl", "grp", "unicodedata", "_queue", "_md5", "_sha1", "_sha2", "_sha3", "_blake2",
+    "_socket",
+    "select",
+    "_struct",
+    "math",
+    "binascii",
+    "zlib",
+    "_json",
+    "_pickle",
+    "_random",
+    "_bisect",
+    "_heapq",
+    "_datetime",
+    "array",
+    "_contextvars",
+    "_opcode",
+    "_posixsubprocess",
+    "fcntl",
+    "grp",
+    "unicodedata",
+    "_queue",
+    "_md5",
+    "_sha1",
+    "_sha2",
+    "_sha3",
+    "_blake2",
 ];
 
 pub fn emit(ctx: &Context, dist: &Distribution) -> Result<(), String> {
@@ -42,7 +64,12 @@ pub fn emit(ctx: &Context, dist: &Distribution) -> Result<(), String> {
             let mut build = cc::Build::new();
             build.target(&ctx.target).host(&ctx.host).warnings(false);
             let inittab_object = info.inittab_object.as_deref();
-            for obj in info.core.objs.iter().filter(|o| Some(o.as_str()) != inittab_object) {
+            for obj in info
+                .core
+                .objs
+                .iter()
+                .filter(|o| Some(o.as_str()) != inittab_object)
+            {
                 build.object(native_object(&lowerer, &dist.path(obj))?);
             }
             for (_, ext) in &extra {
@@ -121,15 +148,31 @@ fn emit_link(lowerer: &Option<Lowerer>, dist: &Distribution, link: &Link) -> Res
 
 fn dedup(links: Vec<Link>) -> Vec<Link> {
     let mut seen = std::collections::HashSet::new();
-    links.into_iter().filter(|l| seen.insert(l.name.clone())).collect()
+    links
+        .into_iter()
+        .filter(|l| seen.insert(l.name.clone()))
+        .collect()
 }
 
 /// The distribution's own config.c with the extra modules added to `_PyImport_Inittab`.
-fn write_inittab(ctx: &Context, dist: &Distribution, extra: &[(&str, &Extension)]) -> Result<PathBuf, String> {
-    let source = dist.info.build_info.inittab_source.as_deref().ok_or_else(|| {
-        format!("the distribution at {} has no inittab_source to extend", dist.root.display())
-    })?;
-    let original = fs::read_to_string(dist.path(source)).map_err(|e| format!("cannot read {source}: {e}"))?;
+fn write_inittab(
+    ctx: &Context,
+    dist: &Distribution,
+    extra: &[(&str, &Extension)],
+) -> Result<PathBuf, String> {
+    let source = dist
+        .info
+        .build_info
+        .inittab_source
+        .as_deref()
+        .ok_or_else(|| {
+            format!(
+                "the distribution at {} has no inittab_source to extend",
+                dist.root.display()
+            )
+        })?;
+    let original =
+        fs::read_to_string(dist.path(source)).map_err(|e| format!("cannot read {source}: {e}"))?;
     let marker = "struct _inittab _PyImport_Inittab[] = {";
     let at = original
         .find(marker)
@@ -137,7 +180,10 @@ fn write_inittab(ctx: &Context, dist: &Distribution, extra: &[(&str, &Extension)
     let mut externs = String::new();
     let mut entries = String::new();
     for (name, ext) in extra {
-        let init = ext.init_fn.clone().unwrap_or_else(|| format!("PyInit_{name}"));
+        let init = ext
+            .init_fn
+            .clone()
+            .unwrap_or_else(|| format!("PyInit_{name}"));
         externs.push_str(&format!("extern PyObject* {init}(void);\n"));
         entries.push_str(&format!("    {{\"{name}\", {init}}},\n"));
     }

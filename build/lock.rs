@@ -38,7 +38,8 @@ impl Lock {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{} is not a valid lock file: {e}", path.display()))
+        toml::from_str(&text)
+            .map_err(|e| format!("{} is not a valid lock file: {e}", path.display()))
     }
 
     pub fn pbs_for(&self, target: &str) -> Option<&PbsPin> {

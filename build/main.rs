@@ -40,7 +40,10 @@ fn try_build() -> Result<(), String> {
     link::emit(&ctx, &dist)?;
     let zip = stdlib_zip::build(&ctx, &dist)?;
     let size = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
-    println!("cargo:rustc-env=RPYC_BRIDGE_PYTHON_VERSION={}", dist.info.python_version);
+    println!(
+        "cargo:rustc-env=RPYC_BRIDGE_PYTHON_VERSION={}",
+        dist.info.python_version
+    );
     println!("cargo:rustc-env=RPYC_BRIDGE_DIST_ORIGIN={}", dist.origin);
     println!(
         "cargo:warning=rpyc-bridge: stdlib zip {:.1} MB; build script took {:.1} s",

@@ -88,8 +88,8 @@ impl Distribution {
                 path.display()
             )
         })?;
-        let info: PythonJson =
-            serde_json::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+        let info: PythonJson = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not valid: {e}", path.display()))?;
         if info.version != "8" {
             return Err(format!(
                 "{}: PYTHON.json format {} is not supported (this build reads format 8)",
@@ -97,7 +97,11 @@ impl Distribution {
                 info.version
             ));
         }
-        Ok(Distribution { root: root.to_path_buf(), info, origin })
+        Ok(Distribution {
+            root: root.to_path_buf(),
+            info,
+            origin,
+        })
     }
 
     /// A path from PYTHON.json, which are relative to the `python/` directory.

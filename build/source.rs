@@ -41,9 +41,19 @@ impl SourceBuild {
             &setup_text,
             compiler.join(" ").as_bytes(),
         ]);
-        let name = format!("cpython-{}-{}-source-{}", pin.version, ctx.target, &key[..16]);
+        let name = format!(
+            "cpython-{}-{}-source-{}",
+            pin.version,
+            ctx.target,
+            &key[..16]
+        );
         let entry = ctx.cache_dir.join("dist").join(&name);
-        Ok(SourceBuild { name, entry, setup_text, compiler })
+        Ok(SourceBuild {
+            name,
+            entry,
+            setup_text,
+            compiler,
+        })
     }
 
     pub fn is_cached(&self) -> bool {
@@ -51,7 +61,12 @@ impl SourceBuild {
     }
 
     pub fn build(&self, ctx: &Context) -> Result<PathBuf, String> {
-        let SourceBuild { name, entry, setup_text, compiler } = self;
+        let SourceBuild {
+            name,
+            entry,
+            setup_text,
+            compiler,
+        } = self;
         let pin = &ctx.lock.cpython_source;
         build_entry(ctx, pin, name, entry, setup_text, compiler)
     }
@@ -65,31 +80,38 @@ fn build_entry(
     setup_text: &[u8],
     compiler: &[String],
 ) -> Result<PathBuf, String> {
-    cache::ensure_entry(&ctx.cache_dir, name, entry, "python/PYTHON.json", |scratch| {
-        let file = ctx.lock.source_file();
-        let tarball = fetch::fetch(
-            ctx,
-            &Wanted {
-                file: &file.file,
-                sha256: &pin.sha256,
-                urls: pin.urls.iter().map(String::as_str).collect(),
-            },
-        )?;
-        let work = ctx.cache_dir.join("work").join(name);
-        cache::remove_dir_if_exists(&work)?;
-        fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-        let started = Instant::now();
-        compile_and_install(ctx, &tarball, setup_text, compiler, &work, scratch)?;
-        write_python_json(ctx, scratch, setup_text)?;
-        cache::remove_dir_if_exists(&work)?;
-        println!(
-            "cargo:warning=rpyc-bridge: built CPython {} from source in {:.0} s, cached at {}",
-            pin.version,
-            started.elapsed().as_secs_f64(),
-            entry.display()
-        );
-        Ok(())
-    })
+    cache::ensure_entry(
+        &ctx.cache_dir,
+        name,
+        entry,
+        "python/PYTHON.json",
+        |scratch| {
+            let file = ctx.lock.source_file();
+            let tarball = fetch::fetch(
+                ctx,
+                &Wanted {
+                    file: &file.file,
+                    sha256: &pin.sha256,
+                    urls: pin.urls.iter().map(String::as_str).collect(),
+                },
+            )?;
+            let work = ctx.cache_dir.join("work").join(name);
+            cache::remove_dir_if_exists(&work)?;
+            fs::create_dir_all(&work)
+                .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+            let started = Instant::now();
+            compile_and_install(ctx, &tarball, setup_text, compiler, &work, scratch)?;
+            write_python_json(ctx, scratch, setup_text)?;
+            cache::remove_dir_if_exists(&work)?;
+            println!(
+                "cargo:warning=rpyc-bridge: built CPython {} from source in {:.0} s, cached at {}",
+                pin.version,
+                started.elapsed().as_secs_f64(),
+                entry.display()
+            );
+            Ok(())
+        },
+    )
 }
 
 /// The C compiler cc-rs would use for the target (honours CC_<target>, CC, musl-gcc...).
@@ -104,9 +126,16 @@ fn target_compiler(ctx: &Context) -> Vec<String> {
     // Only the flags that select the target matter to configure: optimisation, debug and
     // frame-pointer flags differ between cargo profiles and come from CPython's recipe.
     let selects_target = |a: &String| {
-        ["--target", "-m32", "-m64", "-march=", "-mcpu=", "-mabi="].iter().any(|p| a.starts_with(p))
+        ["--target", "-m32", "-m64", "-march=", "-mcpu=", "-mabi="]
+            .iter()
+            .any(|p| a.starts_with(p))
     };
-    cmd.extend(tool.args().iter().map(|a| a.to_string_lossy().into_owned()).filter(selects_target));
+    cmd.extend(
+        tool.args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .filter(selects_target),
+    );
     cmd
 }
 
@@ -119,8 +148,15 @@ fn compile_and_install(
     scratch: &Path,
 ) -> Result<(), String> {
     eprintln!("rpyc-bridge: unpacking {}", tarball.display());
-    run(Command::new("tar").arg("-xJf").arg(tarball).arg("-C").arg(work).arg("--strip-components=1"))
-        .map_err(|e| format!("{e}\n(the source build needs tar and xz: apt-get install tar xz-utils)"))?;
+    run(Command::new("tar")
+        .arg("-xJf")
+        .arg(tarball)
+        .arg("-C")
+        .arg(work)
+        .arg("--strip-components=1"))
+    .map_err(|e| {
+        format!("{e}\n(the source build needs tar and xz: apt-get install tar xz-utils)")
+    })?;
     fs::write(work.join("Modules/Setup.local"), setup_text)
         .map_err(|e| format!("cannot write Setup.local: {e}"))?;
 
@@ -155,7 +191,13 @@ fn compile_and_install(
             .arg("ac_cv_file__dev_ptc=no");
     }
     step("configure", work, &mut configure)?;
-    step("make", work, Command::new("make").current_dir(work).arg(format!("-j{}", ctx.jobs)))?;
+    step(
+        "make",
+        work,
+        Command::new("make")
+            .current_dir(work)
+            .arg(format!("-j{}", ctx.jobs)),
+    )?;
     step(
         "make install",
         work,
@@ -196,7 +238,10 @@ fn step(what: &str, work: &Path, cmd: &mut Command) -> Result<(), String> {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         ));
     }
-    eprintln!("rpyc-bridge: CPython {what} done in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "rpyc-bridge: CPython {what} done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -217,7 +262,10 @@ fn write_python_json(ctx: &Context, scratch: &Path, setup_text: &[u8]) -> Result
             json!([{ "in_core": true, "init_fn": format!("PyInit_{name}"), "objs": [], "links": [], "variant": "default" }]),
         );
     }
-    let links: Vec<_> = CORE_SYSTEM_LIBS.iter().map(|n| json!({ "name": n, "system": true })).collect();
+    let links: Vec<_> = CORE_SYSTEM_LIBS
+        .iter()
+        .map(|n| json!({ "name": n, "system": true }))
+        .collect();
     let doc = json!({
         "version": "8",
         "target_triple": ctx.target,

@@ -24,7 +24,8 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
 
     // The stdlib and wheels part only changes with the distribution and the pins: cached.
     let wheel_keys: Vec<&[u8]> = ctx.lock.wheel.iter().map(|w| w.sha256.as_bytes()).collect();
-    let script_text = fs::read(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let script_text =
+        fs::read(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
     let mut parts: Vec<&[u8]> = vec![
         ZIP_RECIPE.as_bytes(),
         dist.root.as_os_str().as_encoded_bytes(),
@@ -37,7 +38,14 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
     cache::ensure_entry(&ctx.cache_dir, &key, &tree, "pyc/os.pyc", |scratch| {
         let wheels = scratch.join("wheels");
         for pin in &ctx.lock.wheel {
-            let whl = fetch::fetch(ctx, &Wanted { file: &pin.file, sha256: &pin.sha256, urls: vec![&pin.url] })?;
+            let whl = fetch::fetch(
+                ctx,
+                &Wanted {
+                    file: &pin.file,
+                    sha256: &pin.sha256,
+                    urls: vec![&pin.url],
+                },
+            )?;
             unzip(&whl, &wheels)?;
         }
         eprintln!("rpyc-bridge: compiling the stdlib, rpyc and plumbum to .pyc");
@@ -54,12 +62,22 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
     // The runtime module changes with this crate: compiled on every build-script run.
     let runtime_pyc = ctx.out_dir.join("runtime-pyc");
     cache::remove_dir_if_exists(&runtime_pyc)?;
-    run(Command::new(&python).arg("-I").arg(&script).arg(&runtime_pyc).arg(&runtime_dir))?;
+    run(Command::new(&python)
+        .arg("-I")
+        .arg(&script)
+        .arg(&runtime_pyc)
+        .arg(&runtime_dir))?;
 
     let zip_path = ctx.out_dir.join("stdlib.zip");
     write_zip(&zip_path, &[tree.join("pyc"), runtime_pyc])?;
-    println!("cargo:rustc-env=RPYC_BRIDGE_STDLIB_ZIP={}", zip_path.display());
-    println!("cargo:rustc-env=RPYC_BRIDGE_STDLIB_SHA256={}", fetch::sha256_file(&zip_path)?);
+    println!(
+        "cargo:rustc-env=RPYC_BRIDGE_STDLIB_ZIP={}",
+        zip_path.display()
+    );
+    println!(
+        "cargo:rustc-env=RPYC_BRIDGE_STDLIB_SHA256={}",
+        fetch::sha256_file(&zip_path)?
+    );
     Ok(zip_path)
 }
 
@@ -74,7 +92,9 @@ fn compiling_python(ctx: &Context, dist: &Distribution) -> Result<PathBuf, Strin
             ctx.target, dist.info.python_major_minor_version
         )
     })?;
-    let version = run(Command::new(&python).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]))?;
+    let version = run(
+        Command::new(&python).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+    )?;
     if version.trim() != dist.info.python_major_minor_version {
         return Err(format!(
             "RPYC_BRIDGE_BUILD_PYTHON={} is Python {}, but the distribution is {}: bytecode must match",
@@ -87,9 +107,11 @@ fn compiling_python(ctx: &Context, dist: &Distribution) -> Result<PathBuf, Strin
 }
 
 fn unzip(archive: &Path, dest: &Path) -> Result<(), String> {
-    let file = File::open(archive).map_err(|e| format!("cannot open {}: {e}", archive.display()))?;
+    let file =
+        File::open(archive).map_err(|e| format!("cannot open {}: {e}", archive.display()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", archive.display()))?;
-    zip.extract(dest).map_err(|e| format!("cannot extract {}: {e}", archive.display()))
+    zip.extract(dest)
+        .map_err(|e| format!("cannot extract {}: {e}", archive.display()))
 }
 
 /// Deterministic: sorted entries, fixed timestamps, deflate.
@@ -110,7 +132,10 @@ fn write_zip(path: &Path, roots: &[PathBuf]) -> Result<(), String> {
         let mut input = File::open(&file).map_err(|e| e.to_string())?;
         io::copy(&mut input, &mut zip).map_err(|e| e.to_string())?;
     }
-    zip.finish().map_err(|e| e.to_string())?.flush().map_err(|e| e.to_string())
+    zip.finish()
+        .map_err(|e| e.to_string())?
+        .flush()
+        .map_err(|e| e.to_string())
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<(), String> {
@@ -119,7 +144,11 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Resul
         if path.is_dir() {
             collect(root, &path, files)?;
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             files.push((rel, path));
         }
     }

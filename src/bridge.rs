@@ -5,8 +5,8 @@
 
 use crate::error::{BridgeError, RpycStatus};
 use crate::runtime::with_python;
-use pyo3::prelude::*;
 use pyo3::call::PyCallArgs;
+use pyo3::prelude::*;
 
 const RUNTIME_MODULE: &str = "rpyc_bridge_runtime";
 
@@ -14,7 +14,11 @@ const RUNTIME_MODULE: &str = "rpyc_bridge_runtime";
 pub type ConnHandle = u64;
 
 /// Calls `RUNTIME_MODULE.<name>(*args)` and converts its result with `extract`.
-fn run<A, R>(name: &str, args: A, extract: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<R>) -> Result<R, BridgeError>
+fn run<A, R>(
+    name: &str,
+    args: A,
+    extract: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<R>,
+) -> Result<R, BridgeError>
 where
     A: for<'py> PyCallArgs<'py>,
 {
@@ -41,11 +45,14 @@ fn describe(py: Python<'_>, err: PyErr) -> BridgeError {
         .import(RUNTIME_MODULE)
         .and_then(|m| m.getattr("describe_error"))
         .and_then(|f| f.call1((err.value(py),)))
-        .and_then(|t| t.extract::<(i64, Option<String>, String, Option<String>)>().map_err(Into::into));
+        .and_then(|t| t.extract::<(i64, Option<String>, String, Option<String>)>());
     match described {
-        Ok((code, type_name, message, traceback)) => {
-            BridgeError { status: RpycStatus::from_code(code), type_name, message, traceback }
-        }
+        Ok((code, type_name, message, traceback)) => BridgeError {
+            status: RpycStatus::from_code(code),
+            type_name,
+            message,
+            traceback,
+        },
         Err(_) => BridgeError::new(RpycStatus::ErrInternal, err.to_string()),
     }
 }
@@ -73,11 +80,20 @@ pub fn call(
     kwargs_json: Option<&str>,
     timeout_ms: i64,
 ) -> Result<String, BridgeError> {
-    run("call", (conn, module, func, args_json, kwargs_json, timeout_ms), string)
+    run(
+        "call",
+        (conn, module, func, args_json, kwargs_json, timeout_ms),
+        string,
+    )
 }
 
 /// Reads `module.attr` on the server; the result is JSON.
-pub fn getattr(conn: ConnHandle, module: &str, attr: &str, timeout_ms: i64) -> Result<String, BridgeError> {
+pub fn getattr(
+    conn: ConnHandle,
+    module: &str,
+    attr: &str,
+    timeout_ms: i64,
+) -> Result<String, BridgeError> {
     run("getattr_", (conn, module, attr, timeout_ms), string)
 }
 

@@ -1,8 +1,8 @@
 //! The embedded interpreter as a program: `python -c ...`, `-m module`, a script, with argv.
 //! Lets a shipped binary say what Python it carries and run scripts with that very Python.
 
-use crate::runtime::{self, RAN_AS_PROGRAM};
 use crate::pyconfig;
+use crate::runtime::{self, RAN_AS_PROGRAM};
 use std::ffi::CString;
 use std::sync::atomic::Ordering;
 
@@ -22,8 +22,15 @@ pub fn python_main(argv: &[CString]) -> i32 {
         }
     };
     let default_argv = [CString::new("python").unwrap()];
-    let argv = if argv.is_empty() { &default_argv[..] } else { argv };
-    if let Err(e) = pyconfig::initialize(&pyconfig::Startup { search_path: &path, argv: Some(argv) }) {
+    let argv = if argv.is_empty() {
+        &default_argv[..]
+    } else {
+        argv
+    };
+    if let Err(e) = pyconfig::initialize(&pyconfig::Startup {
+        search_path: &path,
+        argv: Some(argv),
+    }) {
         eprintln!("rpyc-bridge: the embedded Python did not start: {e}");
         return 1;
     }

@@ -53,7 +53,12 @@ pub struct BridgeError {
 
 impl BridgeError {
     pub fn new(status: RpycStatus, message: impl Into<String>) -> BridgeError {
-        BridgeError { status, type_name: None, message: message.into(), traceback: None }
+        BridgeError {
+            status,
+            type_name: None,
+            message: message.into(),
+            traceback: None,
+        }
     }
 }
 

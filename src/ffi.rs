@@ -69,9 +69,12 @@ unsafe fn read_opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a st
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
-    std::str::from_utf8(bytes)
-        .map(Some)
-        .map_err(|e| BridgeError::new(RpycStatus::ErrArgument, format!("{name} is not valid UTF-8: {e}")))
+    std::str::from_utf8(bytes).map(Some).map_err(|e| {
+        BridgeError::new(
+            RpycStatus::ErrArgument,
+            format!("{name} is not valid UTF-8: {e}"),
+        )
+    })
 }
 
 /// Stores `value` in an out-parameter if the caller gave one.
@@ -102,7 +105,10 @@ fn guard<T>(f: impl FnOnce() -> Result<T, BridgeError>) -> Result<T, BridgeError
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        Err(BridgeError::new(RpycStatus::ErrInternal, format!("internal error: {what}")))
+        Err(BridgeError::new(
+            RpycStatus::ErrInternal,
+            format!("internal error: {what}"),
+        ))
     })
 }
 
@@ -110,7 +116,10 @@ fn guard<T>(f: impl FnOnce() -> Result<T, BridgeError>) -> Result<T, BridgeError
 ///
 /// # Safety
 /// `out_err` must be NULL or valid for a write of a pointer.
-unsafe fn status_call(out_err: *mut *mut RpycError, f: impl FnOnce() -> Result<(), BridgeError>) -> i32 {
+unsafe fn status_call(
+    out_err: *mut *mut RpycError,
+    f: impl FnOnce() -> Result<(), BridgeError>,
+) -> i32 {
     // SAFETY: forwarded to the caller's contract.
     unsafe { write_out(out_err, ptr::null_mut()) };
     match guard(f) {
@@ -173,11 +182,20 @@ pub extern "C" fn rpyc_disconnect() {
 /// # Safety
 /// Each argument must be NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn rpyc_call(module: *const c_char, func: *const c_char, args_json: *const c_char) -> *mut c_char {
+pub unsafe extern "C" fn rpyc_call(
+    module: *const c_char,
+    func: *const c_char,
+    args_json: *const c_char,
+) -> *mut c_char {
     seed_call(ptr::null_mut(), || {
         // SAFETY: per this function's contract.
-        let (module, func, args) =
-            unsafe { (read_str(module, "module")?, read_str(func, "func")?, read_opt_str(args_json, "args_json")?) };
+        let (module, func, args) = unsafe {
+            (
+                read_str(module, "module")?,
+                read_str(func, "func")?,
+                read_opt_str(args_json, "args_json")?,
+            )
+        };
         let handle = bridge::default_handle()?;
         bridge::call(handle, module, func, args, None, 0).map(|json| into_raw(&json))
     })
@@ -213,7 +231,11 @@ pub unsafe extern "C" fn rpyc_free_string(s: *mut c_char) {
 /// 1 if the default connection is open, else 0.
 #[no_mangle]
 pub extern "C" fn rpyc_is_connected() -> c_int {
-    seed_call(0, || Ok(bridge::default_handle().map(bridge::is_connected).unwrap_or(false) as c_int))
+    seed_call(0, || {
+        Ok(bridge::default_handle()
+            .map(bridge::is_connected)
+            .unwrap_or(false) as c_int)
+    })
 }
 
 /// This thread's last error from the functions above ("Type: message", then the remote
@@ -259,7 +281,10 @@ pub unsafe extern "C" fn rpyc_runtime_init(out_err: *mut *mut RpycError) -> i32 
 /// # Safety
 /// `out_json` and `out_err` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rpyc_runtime_info(out_json: *mut *mut c_char, out_err: *mut *mut RpycError) -> i32 {
+pub unsafe extern "C" fn rpyc_runtime_info(
+    out_json: *mut *mut c_char,
+    out_err: *mut *mut RpycError,
+) -> i32 {
     // SAFETY: per this function's contract.
     unsafe {
         write_out(out_json, ptr::null_mut());

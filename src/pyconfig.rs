@@ -65,7 +65,9 @@ unsafe fn fill_and_start(config: &mut ffi::PyConfig, startup: &Startup) -> Resul
         let mut ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         // SAFETY: `ptrs` holds argv.len() valid C strings that outlive the call; CPython
         // copies them.
-        check(unsafe { ffi::PyConfig_SetBytesArgv(config, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr()) })?;
+        check(unsafe {
+            ffi::PyConfig_SetBytesArgv(config, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr())
+        })?;
     } else {
         config.parse_argv = 0;
     }
@@ -89,7 +91,10 @@ fn check(status: ffi::PyStatus) -> Result<(), String> {
     };
     // SAFETY: reads the struct only.
     if unsafe { ffi::PyStatus_IsExit(status) } != 0 {
-        return Err(format!("the interpreter asked to exit with status {}", status.exitcode));
+        return Err(format!(
+            "the interpreter asked to exit with status {}",
+            status.exitcode
+        ));
     }
     Err(format!("{}: {}", text(status.func), text(status.err_msg)))
 }

@@ -33,8 +33,13 @@ fn content_addressed_file() -> Result<PathBuf, String> {
         return Ok(path);
     }
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(".stdlib-{}.{}.tmp", &STDLIB_SHA256[..32], std::process::id()));
-    let mut file = fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let tmp = dir.join(format!(
+        ".stdlib-{}.{}.tmp",
+        &STDLIB_SHA256[..32],
+        std::process::id()
+    ));
+    let mut file =
+        fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     file.write_all(STDLIB_ZIP)
         .and_then(|_| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
@@ -53,14 +58,20 @@ mod memfd {
     /// `/proc/self/fd/N` of a sealed memfd holding the zip, if memfd and /proc both work.
     pub fn path() -> Option<PathBuf> {
         // SAFETY: the name is a valid C string; memfd_create has no other preconditions.
-        let fd = unsafe { libc::memfd_create(c"rpyc-bridge-stdlib.zip".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+        let fd = unsafe {
+            libc::memfd_create(
+                c"rpyc-bridge-stdlib.zip".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
         if fd < 0 {
             return None;
         }
         // SAFETY: `fd` was just created and is owned by nobody else.
         let mut file = unsafe { File::from_raw_fd(fd) };
         file.write_all(STDLIB_ZIP).ok()?;
-        let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+        let seals =
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
         // SAFETY: fcntl on a valid memfd; a failure only means the file stays unsealed.
         unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) };
         let path = PathBuf::from(format!("/proc/self/fd/{fd}"));

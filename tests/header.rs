@@ -8,7 +8,9 @@ fn committed_header_matches_the_code() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut generated = Vec::new();
-    cbindgen::generate_with_config(&root, config).expect("cbindgen").write(&mut generated);
+    cbindgen::generate_with_config(&root, config)
+        .expect("cbindgen")
+        .write(&mut generated);
     let generated = String::from_utf8(generated).unwrap();
     let path = root.join("dist/include/rpyc_bridge.h");
     if std::env::var_os("RPYC_BRIDGE_BLESS").is_some() {

@@ -8,13 +8,27 @@ use std::process::{Command, Output};
 fn embedded_python() -> PathBuf {
     // target/<profile>/deps/isolation-* -> target/<profile>/examples/embedded_python
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("examples/embedded_python");
-    assert!(bin.exists(), "{} is missing: cargo test builds examples", bin.display());
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/embedded_python");
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo test builds examples",
+        bin.display()
+    );
     bin
 }
 
 fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -27,7 +41,10 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn entry_point_runs_dash_c() {
-    let out = Command::new(embedded_python()).args(["-c", "import sys; print(sys.version)"]).output().unwrap();
+    let out = Command::new(embedded_python())
+        .args(["-c", "import sys; print(sys.version)"])
+        .output()
+        .unwrap();
     assert!(stdout(&out).starts_with("3.13.5 "), "{}", stdout(&out));
 }
 
@@ -37,19 +54,29 @@ fn runs_with_an_empty_environment_from_an_empty_directory() {
     let out = Command::new(embedded_python())
         .env_clear()
         .current_dir(&dir)
-        .args(["-c", "import rpyc, encodings, socket, json, sys; print(sys.version); print(sys.path)"])
+        .args([
+            "-c",
+            "import rpyc, encodings, socket, json, sys; print(sys.version); print(sys.path)",
+        ])
         .output()
         .unwrap();
     let text = stdout(&out);
     assert!(text.starts_with("3.13.5 "), "{text}");
-    assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "nothing is written to the working directory");
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing is written to the working directory"
+    );
 }
 
 #[test]
 fn python_environment_variables_have_no_effect() {
     let dir = temp_dir("evil");
     let marker = dir.join("pwned");
-    let evil = format!("open({:?}, 'w').write('x')\nprint('EVIL')\n", marker.display().to_string());
+    let evil = format!(
+        "open({:?}, 'w').write('x')\nprint('EVIL')\n",
+        marker.display().to_string()
+    );
     fs::write(dir.join("socket.py"), &evil).unwrap();
     fs::write(dir.join("json.py"), &evil).unwrap();
     fs::write(dir.join("startup.py"), &evil).unwrap();
@@ -59,10 +86,19 @@ fn python_environment_variables_have_no_effect() {
         .env("PYTHONHOME", &dir)
         .env("PYTHONSTARTUP", dir.join("startup.py"))
         .env("PYTHONSAFEPATH", "0")
-        .args(["-c", "import socket, json, sys; print(socket.__spec__.origin); print(len(sys.path))"])
+        .args([
+            "-c",
+            "import socket, json, sys; print(socket.__spec__.origin); print(len(sys.path))",
+        ])
         .output()
         .unwrap();
     let text = stdout(&out);
-    assert!(!text.contains("EVIL") && !marker.exists(), "a module from PYTHONPATH ran: {text}");
-    assert!(text.contains("socket.pyc") && text.ends_with("1\n"), "{text}");
+    assert!(
+        !text.contains("EVIL") && !marker.exists(),
+        "a module from PYTHONPATH ran: {text}"
+    );
+    assert!(
+        text.contains("socket.pyc") && text.ends_with("1\n"),
+        "{text}"
+    );
 }

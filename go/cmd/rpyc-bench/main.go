@@ -1,0 +1,136 @@
+// Command rpyc-bench measures the bridge beside its baselines, in one run, and prints a
+// table: metric, ours, baseline, ratio. scripts/bench.sh builds everything and runs it.
+//
+// Baselines: a plain Python rpyc client against the same server (call latency), and the
+// same CPython 3.13 run as an ordinary interpreter with its stdlib on disk (start-up).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	rpyc "github.com/rpyc-bridge/rpyc-bridge/go"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "first-result" {
+		os.Exit(firstResult(os.Args[2]))
+	}
+	addr := flag.String("addr", "", "RPyC classic server host:port")
+	serverPython := flag.String("server-python", ".venv/bin/python", "Python with rpyc, for the client baseline")
+	stockPython := flag.String("stock-python", "", "the same CPython 3.13 as a plain interpreter")
+	wheels := flag.String("wheels", "", "directory with rpyc and plumbum unpacked, for the stock Python")
+	example := flag.String("example", "bin/rpyc-example", "the example binary")
+	calls := flag.Int("calls", 5000, "calls per latency measurement")
+	runs := flag.Int("runs", 15, "process starts per start-up measurement")
+	flag.Parse()
+
+	t := &table{}
+	host, port, _ := strings.Cut(*addr, ":")
+
+	ours := latency(*addr, *calls)
+	var base struct {
+		NaiveUS  float64 `json:"naive_us"`
+		CachedUS float64 `json:"cached_us"`
+	}
+	out, err := exec.Command(*serverPython, "tests/bench/python_client.py", host, port, fmt.Sprint(*calls)).Output()
+	must(err, "python baseline")
+	must(json.Unmarshal(out, &base), "python baseline output")
+	t.row("call latency math.sqrt(16), µs (vs Python rpyc, naive)", ours, base.NaiveUS)
+	t.row("call latency math.sqrt(16), µs (vs Python rpyc, cached netref)", ours, base.CachedUS)
+
+	self, _ := os.Executable()
+	stockPrelude := fmt.Sprintf("import sys; sys.path.insert(0, %q); ", *wheels)
+	t.row("exec to first result, ms (vs stock python3.13 -I)",
+		median(*runs, func() { run(self, "first-result", *addr) }),
+		median(*runs, func() {
+			run(*stockPython, "-I", "-c", stockPrelude+fmt.Sprintf(
+				"import rpyc; c = rpyc.classic.connect(%q, %s); print(c.modules.math.sqrt(16))", host, port))
+		}))
+	t.row("exec to `import rpyc` done, ms (vs stock python3.13 -I)",
+		median(*runs, func() { run(*example, "python", "-c", "import rpyc") }),
+		median(*runs, func() { run(*stockPython, "-I", "-c", stockPrelude+"import rpyc") }))
+	t.print()
+}
+
+// latency is the mean µs per Conn.Call of math.sqrt(16), after a warm-up.
+func latency(addr string, n int) float64 {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	for range 200 {
+		_, err := conn.Call(ctx, "math", "sqrt", 16)
+		must(err, "call")
+	}
+	start := time.Now()
+	for range n {
+		if _, err := conn.Call(ctx, "math", "sqrt", 16); err != nil {
+			must(err, "call")
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / float64(n)
+}
+
+// firstResult is what "exec to first result" times: start, dial, one call, print.
+func firstResult(addr string) int {
+	conn, err := rpyc.Dial(context.Background(), addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	v, err := conn.Call(context.Background(), "math", "sqrt", 16)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(v)
+	return 0
+}
+
+// median runs f n times (after one warm-up) and returns the median wall time in ms.
+func median(n int, f func()) float64 {
+	f()
+	times := make([]float64, n)
+	for i := range times {
+		start := time.Now()
+		f()
+		times[i] = float64(time.Since(start).Microseconds()) / 1000
+	}
+	sort.Float64s(times)
+	return times[n/2]
+}
+
+func run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	must(err, fmt.Sprintf("%s %v: %s", name, args, out))
+}
+
+type table struct{ rows [][4]string }
+
+func (t *table) row(metric string, ours, baseline float64) {
+	t.rows = append(t.rows, [4]string{metric, fmt.Sprintf("%.1f", ours), fmt.Sprintf("%.1f", baseline), fmt.Sprintf("%.2f×", ours/baseline)})
+}
+
+func (t *table) print() {
+	fmt.Printf("%-66s %10s %10s %8s\n", "metric", "ours", "baseline", "ratio")
+	for _, r := range t.rows {
+		fmt.Printf("%-66s %10s %10s %8s\n", r[0], r[1], r[2], r[3])
+	}
+}
+
+func must(err error, what string) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rpyc-bench: %s: %v\n", what, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Benchmarks, each beside its baseline measured in the same run. Not a test: the figures
+# vary with the machine's load, so nothing here passes or fails on a number.
+#
+# Usage: scripts/bench.sh [--cold]
+#   --cold  also times a cold build from source (fresh cache and target dirs; ~4 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+require_toolchain
+scripts/setup-venv.sh
+scripts/build.sh 2>/dev/null
+
+cache=${RPYC_BRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpyc-bridge}
+stock=$(ls -d "$cache"/dist/cpython-*-source-*/python/install/bin/python3.13 | head -1)
+wheels=$(mktemp -d)
+trap 'rm -rf "$wheels"' EXIT
+for whl in "$cache"/downloads/*/rpyc-*.whl "$cache"/downloads/*/plumbum-*.whl; do
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$whl" "$wheels"
+done
+# The stock interpreter gets its .pyc written once, as an installed Python would have them.
+"$stock" -c "import sys; sys.path.insert(0, '$wheels'); import rpyc" >/dev/null
+
+(cd go && go build -o ../bin/rpyc-bench ./cmd/rpyc-bench)
+start_server
+
+echo
+echo "== sizes"
+platform=$(go env GOOS)_$(go env GOARCH)
+strip -o "$wheels/stripped" bin/rpyc-example
+hello=$wheels/hello
+mkdir -p "$hello.src" && cat > "$hello.src/main.go" <<'GO'
+package main
+
+// #include <stdio.h>
+import "C"
+
+func main() { C.puts(C.CString("hello")) }
+GO
+(cd "$hello.src" && cat > go.mod <<<'module hello' && go build -o "$hello" . && strip "$hello")
+mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+printf '%-66s %10s %10s\n' "metric" "ours" "baseline"
+printf '%-66s %10s %10s\n' "librpyc_bridge.a, MB" "$(mb "dist/$platform/librpyc_bridge.a")" "-"
+printf '%-66s %10s %10s\n' "embedded stdlib zip (stdlib + rpyc + plumbum .pyc), MB" \
+    "$(mb "$(ls -t target/release/build/rpyc-bridge-*/out/stdlib.zip | head -1)")" "-"
+printf '%-66s %10s %10s\n' "example binary, MB" "$(mb bin/rpyc-example)" "-"
+printf '%-66s %10s %10s\n' "example binary stripped, MB (vs cgo hello world stripped)" "$(mb "$wheels/stripped")" "$(mb "$hello")"
+
+echo
+echo "== build"
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+t0=$EPOCHREALTIME; cargo build --release --locked 2>/dev/null; t1=$EPOCHREALTIME
+t2=$EPOCHREALTIME; cargo --version >/dev/null; t3=$EPOCHREALTIME
+printf '%-66s %10s %10s\n' "no-op rebuild (cargo build --release), s (vs cargo --version)" "$(seconds "$t0" "$t1")" "$(seconds "$t2" "$t3")"
+if [[ ${1:-} == --cold ]]; then
+    cold=$(mktemp -d)
+    src=$(ls -d "$cache"/downloads/*/Python-*.tar.xz | head -1)
+    mkdir -p "$cold/cache/downloads/$(basename "$(dirname "$src")")"
+    cp "$src" "$cold/cache/downloads/$(basename "$(dirname "$src")")/"  # the build, not the download
+    t0=$EPOCHREALTIME
+    RPYC_BRIDGE_CACHE_DIR=$cold/cache CARGO_TARGET_DIR=$cold/target cargo build --release --locked 2>/dev/null
+    t1=$EPOCHREALTIME
+    # Baseline: stock CPython's own build, shared, default modules, same machine.
+    mkdir "$cold/stock" && tar -xJf "$src" -C "$cold/stock" --strip-components=1
+    t2=$EPOCHREALTIME
+    (cd "$cold/stock" && ./configure -q >/dev/null && make -s -j"$(nproc)" >/dev/null 2>&1)
+    t3=$EPOCHREALTIME
+    rm -rf "$cold"
+    printf '%-66s %10s %10s\n' "cold build from source, s (vs stock CPython ./configure && make)" "$(seconds "$t0" "$t1")" "$(seconds "$t2" "$t3")"
+fi
+
+echo
+echo "== run time (server on 127.0.0.1, $(nproc) cores)"
+bin/rpyc-bench -addr "127.0.0.1:$SERVER_PORT" -stock-python "$stock" -wheels "$wheels"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# rustfmt, clippy (warnings are errors), gofmt and go vet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+require_toolchain
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+cargo fmt --all --check
+cargo clippy --release --locked --all-targets -- -D warnings
+unformatted=$(gofmt -l go)
+[[ -z $unformatted ]] || die "gofmt: $unformatted"
+(cd go && go vet ./...)
+say "lint: clean"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: lint, Rust tests, Go tests (with -race), and the end-to-end scripts.
+# Prepares what they need first (the server venv, the archive, the example binary).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+require_toolchain
+scripts/setup-venv.sh || die "could not create the server venv"
+scripts/build.sh || die "build failed"
+
+passed=0 failed=0 failures=()
+stage() { # stage NAME COMMAND...: runs one stage, records the outcome, goes on
+    local name=$1; shift
+    say "$name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+stage "lint" scripts/lint.sh
+stage "rust tests" cargo test --release --locked
+stage "go tests (-race)" bash -c 'cd go && CGO_ENABLED=1 go test -race -count=1 ./...'
+stage "e2e: no Python visible" tests/e2e/no-python-visible.sh
+stage "e2e: build rules" tests/e2e/build-rules.sh
+
+echo
+for f in "${failures[@]}"; do echo "failed stage: $f"; done
+echo "stages: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
