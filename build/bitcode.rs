@@ -42,8 +42,12 @@ impl Lowerer {
         ))
     }
 
-    /// A native object for the bitcode object `obj`, made once per build directory.
+    /// A native object for `obj`: lowered once per build directory if it is bitcode,
+    /// itself otherwise.
     pub fn object(&self, obj: &Path) -> Result<PathBuf, String> {
+        if !is_bitcode(obj) {
+            return Ok(obj.to_path_buf());
+        }
         fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
         let key = sha256_bytes(&[obj.as_os_str().as_encoded_bytes()]);
         let out = self.dir.join(format!("{}.o", &key[..20]));

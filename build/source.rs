@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Bump when the recipe below changes in a way that changes the output.
-const RECIPE_VERSION: &str = "1";
+const RECIPE_VERSION: &str = "2";
 
 /// System libraries libpython needs at the final link.
 const CORE_SYSTEM_LIBS: &[&str] = &["m", "pthread", "dl", "util"];
@@ -210,6 +210,12 @@ fn compile_and_install(
             // step (which make runs with errors ignored) stop at once.
             .arg("COMPILEALL_OPTS=--rpyc-bridge-skips-compileall"),
     )?;
+    // The inittab source, as python-build-standalone ships it, so that a consumer can
+    // regenerate the inittab with more modules.
+    let core = scratch.join("python/build/core");
+    fs::create_dir_all(&core).map_err(|e| e.to_string())?;
+    fs::copy(work.join("Modules/config.c"), core.join("config.c"))
+        .map_err(|e| format!("cannot copy Modules/config.c: {e}"))?;
     let licenses = scratch.join("python/licenses");
     fs::create_dir_all(&licenses).map_err(|e| e.to_string())?;
     fs::copy(work.join("LICENSE"), licenses.join("LICENSE.cpython.txt"))
@@ -283,6 +289,8 @@ fn write_python_json(ctx: &Context, scratch: &Path, setup_text: &[u8]) -> Result
                 "static_lib": format!("install/lib/libpython{mm}.a"),
             },
             "extensions": extensions,
+            "inittab_source": "build/core/config.c",
+            "inittab_cflags": ["-std=c11", "-DNDEBUG", "-DPy_BUILD_CORE"],
             "object_file_format": "elf",
         },
         "rpyc_bridge_source_build": { "recipe": RECIPE_VERSION, "source_sha256": ctx.lock.cpython_source.sha256 },

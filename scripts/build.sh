@@ -13,6 +13,11 @@ goos=$(go env GOOS)
 goarch=$(go env GOARCH)
 platform="${goos}_${goarch}"
 
+cache=${RPYC_BRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpyc-bridge}
+if ! ls -d "$cache"/dist/*/python/PYTHON.json >/dev/null 2>&1 && [[ -z ${RPYC_BRIDGE_PYTHON_DIST:-} ]]; then
+    say "cold cache ($cache): this build fetches or compiles CPython (about 2 minutes on 2 cores);"
+    say "cargo build -vv shows its progress"
+fi
 say "building librpyc_bridge.a (cargo build --release)"
 cargo build --release --locked
 archive=target/release/librpyc_bridge.a

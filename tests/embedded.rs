@@ -1,10 +1,54 @@
 //! The embedded interpreter, in a test binary linked against this crate.
 
+use serde_json::Value;
+
+/// Extension modules that must be built in (build/link.rs REQUIRED_MODULES).
+const REQUIRED: &[&str] = &[
+    "_socket",
+    "select",
+    "_struct",
+    "math",
+    "binascii",
+    "zlib",
+    "_json",
+    "_pickle",
+    "_random",
+    "_bisect",
+    "_heapq",
+    "_datetime",
+    "array",
+    "_contextvars",
+    "_opcode",
+    "_posixsubprocess",
+    "fcntl",
+    "grp",
+    "unicodedata",
+    "_queue",
+    "_md5",
+    "_sha1",
+    "_sha2",
+    "_sha3",
+    "_blake2",
+];
+
+fn info() -> Value {
+    serde_json::from_str(&rpyc_bridge::info().unwrap()).unwrap()
+}
+
 #[test]
-fn starts_and_reports_what_it_carries() {
-    rpyc_bridge::init().expect("init");
+fn starts_once_from_many_threads() {
+    let threads: Vec<_> = (0..8)
+        .map(|_| std::thread::spawn(rpyc_bridge::init))
+        .collect();
+    for t in threads {
+        t.join().unwrap().expect("init");
+    }
     rpyc_bridge::init().expect("init is idempotent");
-    let info: serde_json::Value = serde_json::from_str(&rpyc_bridge::info().unwrap()).unwrap();
+}
+
+#[test]
+fn isolated_configuration() {
+    let info = info();
     assert!(
         info["python_version"]
             .as_str()
@@ -15,4 +59,47 @@ fn starts_and_reports_what_it_carries() {
     assert_eq!(info["rpyc_version"], "6.0.2");
     let path = info["path"].as_array().unwrap();
     assert_eq!(path.len(), 1, "sys.path is the embedded zip alone: {info}");
+    for flag in [
+        "isolated",
+        "ignore_environment",
+        "no_site",
+        "utf8_mode",
+        "dont_write_bytecode",
+    ] {
+        assert_eq!(info[flag], true, "{flag}: {info}");
+    }
+}
+
+#[test]
+fn leaves_the_host_signal_handlers_alone() {
+    rpyc_bridge::init().unwrap();
+    // CPython with signal handlers would own SIGINT and ignore SIGXFSZ. (SIGPIPE is not
+    // checked: Rust's own runtime ignores it in this test binary.)
+    for sig in [libc::SIGINT, libc::SIGXFSZ] {
+        // SAFETY: queries the current action only (act is NULL).
+        let handler = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
+            old.sa_sigaction
+        };
+        assert_eq!(
+            handler,
+            libc::SIG_DFL,
+            "signal {sig} has a handler after init"
+        );
+    }
+}
+
+#[test]
+fn required_extension_modules_are_built_in() {
+    let info = info();
+    let builtin: Vec<&str> = info["builtin_modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for m in REQUIRED {
+        assert!(builtin.contains(m), "{m} is not built in: {builtin:?}");
+    }
 }

@@ -272,9 +272,15 @@ def describe_error(exc):
 
 
 def info():
+    flags = sys.flags
     return json.dumps({
         "python_version": sys.version,
         "rpyc_version": rpyc.__version__,
         "builtin_modules": sorted(sys.builtin_module_names),
         "path": sys.path,
+        "isolated": bool(flags.isolated),
+        "ignore_environment": bool(flags.ignore_environment),
+        "no_site": bool(flags.no_site),
+        "utf8_mode": bool(flags.utf8_mode),
+        "dont_write_bytecode": bool(sys.dont_write_bytecode),
     })
