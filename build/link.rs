@@ -4,38 +4,9 @@
 use crate::bitcode::Lowerer;
 use crate::context::Context;
 use crate::python_json::{Distribution, Extension, Link};
+use crate::required_modules::REQUIRED_MODULES;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// Extension modules that must be built in: what rpyc, its socket layer and the
-/// conversions of this crate import.
-pub const REQUIRED_MODULES: &[&str] = &[
-    "_socket",
-    "select",
-    "_struct",
-    "math",
-    "binascii",
-    "zlib",
-    "_json",
-    "_pickle",
-    "_random",
-    "_bisect",
-    "_heapq",
-    "_datetime",
-    "array",
-    "_contextvars",
-    "_opcode",
-    "_posixsubprocess",
-    "fcntl",
-    "grp",
-    "unicodedata",
-    "_queue",
-    "_md5",
-    "_sha1",
-    "_sha2",
-    "_sha3",
-    "_blake2",
-];
 
 pub fn emit(ctx: &Context, dist: &Distribution) -> Result<(), String> {
     let info = &dist.info.build_info;

@@ -11,6 +11,7 @@ mod fetch;
 mod link;
 mod lock;
 mod python_json;
+mod required_modules;
 mod run;
 mod source;
 mod stdlib_zip;

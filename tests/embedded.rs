@@ -2,34 +2,8 @@
 
 use serde_json::Value;
 
-/// Extension modules that must be built in (build/link.rs REQUIRED_MODULES).
-const REQUIRED: &[&str] = &[
-    "_socket",
-    "select",
-    "_struct",
-    "math",
-    "binascii",
-    "zlib",
-    "_json",
-    "_pickle",
-    "_random",
-    "_bisect",
-    "_heapq",
-    "_datetime",
-    "array",
-    "_contextvars",
-    "_opcode",
-    "_posixsubprocess",
-    "fcntl",
-    "grp",
-    "unicodedata",
-    "_queue",
-    "_md5",
-    "_sha1",
-    "_sha2",
-    "_sha3",
-    "_blake2",
-];
+#[path = "../build/required_modules.rs"]
+mod required_modules;
 
 fn info() -> Value {
     serde_json::from_str(&rpyc_bridge::info().unwrap()).unwrap()
@@ -99,7 +73,7 @@ fn required_extension_modules_are_built_in() {
         .iter()
         .map(|m| m.as_str().unwrap())
         .collect();
-    for m in REQUIRED {
+    for m in required_modules::REQUIRED_MODULES {
         assert!(builtin.contains(m), "{m} is not built in: {builtin:?}");
     }
 }
