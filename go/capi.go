@@ -9,6 +9,7 @@ package rpyc
 import "C"
 
 import (
+	"runtime"
 	"unsafe"
 )
 
@@ -94,26 +95,211 @@ func capiIsConnected(handle uint64) bool {
 	return C.rpyc_conn_is_connected(C.uint64_t(handle)) == 1
 }
 
-func capiCall(handle uint64, module, function, argsJSON, kwargsJSON string, timeoutMs int64) (string, error) {
+// slices lends Go byte slices to C for one call: the data is pinned, not copied, and the
+// []C.RpycSlice itself is Go memory holding only pinned pointers, as cgo allows.
+type slices struct {
+	pinner runtime.Pinner
+	items  []C.RpycSlice
+}
+
+func lend(buffers [][]byte) *slices {
+	s := &slices{items: make([]C.RpycSlice, len(buffers))}
+	for i, b := range buffers {
+		if len(b) == 0 {
+			continue
+		}
+		p := unsafe.SliceData(b)
+		s.pinner.Pin(p)
+		s.items[i] = C.RpycSlice{data: (*C.uint8_t)(unsafe.Pointer(p)), len: C.size_t(len(b))}
+	}
+	return s
+}
+
+func (s *slices) ptr() *C.RpycSlice {
+	if len(s.items) == 0 {
+		return nil
+	}
+	s.pinner.Pin(&s.items[0])
+	return &s.items[0]
+}
+
+func (s *slices) n() C.size_t { return C.size_t(len(s.items)) }
+
+func (s *slices) release() { s.pinner.Unpin() }
+
+// takeValue decodes a library value (copying its buffers into Go memory) and frees it.
+func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
+	if v == nil {
+		return Value{}, &Error{Code: CodeInternal, Op: "decode", Message: "no value"}
+	}
+	defer C.rpyc_value_free(v)
+	text := []byte(C.GoString(v.json))
+	var buffers [][]byte
+	if v.nbuffers > 0 {
+		for _, b := range unsafe.Slice(v.buffers, int(v.nbuffers)) {
+			// A view of C memory, valid until rpyc_value_free: decoding copies it.
+			buffers = append(buffers, unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len)))
+		}
+	}
+	tree, err := decodeTree(text, buffers, func(h uint64) *Ref { return newRef(conn, h) })
+	if err != nil {
+		return Value{}, err
+	}
+	return Value{raw: text, tree: tree}, nil
+}
+
+func capiCall(conn *Conn, handle uint64, module, function, argsJSON, kwargsJSON string, buffers [][]byte, timeoutMs int64) (Value, error) {
 	cmod, cfn, cargs, ckw := cString(module), cString(function), cString(argsJSON), cOptString(kwargsJSON)
 	defer free(cmod)
 	defer free(cfn)
 	defer free(cargs)
 	defer free(ckw)
-	var out *C.char
+	lent := lend(buffers)
+	defer lent.release()
+	var out *C.RpycValue
 	var cerr *C.RpycError
-	status := C.rpyc_conn_call(C.uint64_t(handle), cmod, cfn, cargs, ckw, C.int64_t(timeoutMs), &out, &cerr)
-	return takeString(out), takeError(status, cerr, "call "+module+"."+function)
+	status := C.rpyc_conn_call(C.uint64_t(handle), cmod, cfn, cargs, ckw, lent.ptr(), lent.n(), C.int64_t(timeoutMs), &out, &cerr)
+	if err := takeError(status, cerr, "call "+module+"."+function); err != nil {
+		return Value{}, err
+	}
+	return takeValue(conn, out)
 }
 
-func capiGetAttr(handle uint64, module, attr string, timeoutMs int64) (string, error) {
+func capiGetAttr(conn *Conn, handle uint64, module, attr string, timeoutMs int64) (Value, error) {
 	cmod, cattr := cString(module), cString(attr)
 	defer free(cmod)
 	defer free(cattr)
-	var out *C.char
+	var out *C.RpycValue
 	var cerr *C.RpycError
 	status := C.rpyc_conn_getattr(C.uint64_t(handle), cmod, cattr, C.int64_t(timeoutMs), &out, &cerr)
-	return takeString(out), takeError(status, cerr, "getattr "+module+"."+attr)
+	if err := takeError(status, cerr, "getattr "+module+"."+attr); err != nil {
+		return Value{}, err
+	}
+	return takeValue(conn, out)
+}
+
+func capiImport(handle uint64, module string) (uint64, error) {
+	cmod := cString(module)
+	defer free(cmod)
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_conn_import(C.uint64_t(handle), cmod, &out, &cerr)
+	return uint64(out), takeError(status, cerr, "import "+module)
+}
+
+func capiRoot(handle uint64) (uint64, error) {
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_conn_root(C.uint64_t(handle), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "root")
+}
+
+func capiRefCount(handle uint64) (uint64, error) {
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_conn_ref_count(C.uint64_t(handle), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "ref count")
+}
+
+func capiRefGetAttr(ref uint64, name string) (uint64, error) {
+	cname := cString(name)
+	defer free(cname)
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_ref_getattr(C.uint64_t(ref), cname, &out, &cerr)
+	return uint64(out), takeError(status, cerr, "attr "+name)
+}
+
+func capiRefSetAttr(ref uint64, name, valueJSON string, buffers [][]byte) error {
+	cname, cval := cString(name), cString(valueJSON)
+	defer free(cname)
+	defer free(cval)
+	lent := lend(buffers)
+	defer lent.release()
+	var cerr *C.RpycError
+	status := C.rpyc_ref_setattr(C.uint64_t(ref), cname, cval, lent.ptr(), lent.n(), &cerr)
+	return takeError(status, cerr, "setattr "+name)
+}
+
+func capiRefCall(ref uint64, argsJSON, kwargsJSON string, buffers [][]byte, timeoutMs int64) (uint64, error) {
+	cargs, ckw := cString(argsJSON), cOptString(kwargsJSON)
+	defer free(cargs)
+	defer free(ckw)
+	lent := lend(buffers)
+	defer lent.release()
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_ref_call(C.uint64_t(ref), cargs, ckw, lent.ptr(), lent.n(), C.int64_t(timeoutMs), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "call")
+}
+
+func capiRefGetItem(ref uint64, keyJSON string, buffers [][]byte) (uint64, error) {
+	ckey := cString(keyJSON)
+	defer free(ckey)
+	lent := lend(buffers)
+	defer lent.release()
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_ref_getitem(C.uint64_t(ref), ckey, lent.ptr(), lent.n(), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "getitem")
+}
+
+func capiRefSetItem(ref uint64, keyJSON, valueJSON string, buffers [][]byte) error {
+	ckey, cval := cString(keyJSON), cString(valueJSON)
+	defer free(ckey)
+	defer free(cval)
+	lent := lend(buffers)
+	defer lent.release()
+	var cerr *C.RpycError
+	status := C.rpyc_ref_setitem(C.uint64_t(ref), ckey, cval, lent.ptr(), lent.n(), &cerr)
+	return takeError(status, cerr, "setitem")
+}
+
+func capiRefLen(ref uint64) (uint64, error) {
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_ref_len(C.uint64_t(ref), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "len")
+}
+
+func capiRefText(ref uint64, asStr bool) (string, error) {
+	var out *C.char
+	var cerr *C.RpycError
+	flag := C.int32_t(0)
+	if asStr {
+		flag = 1
+	}
+	status := C.rpyc_ref_text(C.uint64_t(ref), flag, &out, &cerr)
+	return takeString(out), takeError(status, cerr, "repr")
+}
+
+func capiRefDecode(conn *Conn, ref uint64, timeoutMs int64) (Value, error) {
+	var out *C.RpycValue
+	var cerr *C.RpycError
+	status := C.rpyc_ref_decode(C.uint64_t(ref), C.int64_t(timeoutMs), &out, &cerr)
+	if err := takeError(status, cerr, "decode"); err != nil {
+		return Value{}, err
+	}
+	return takeValue(conn, out)
+}
+
+func capiRefIter(ref uint64) (uint64, error) {
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_ref_iter(C.uint64_t(ref), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "iter")
+}
+
+func capiIterNext(iter uint64) (uint64, error) {
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_iter_next(C.uint64_t(iter), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "next")
+}
+
+func capiRefRelease(ref uint64) error {
+	var cerr *C.RpycError
+	return takeError(C.rpyc_ref_release(C.uint64_t(ref), &cerr), cerr, "release")
 }
 
 func capiPythonMain(args []string) int {

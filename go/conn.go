@@ -85,51 +85,78 @@ func (c *Conn) IsConnected() bool {
 	return ok
 }
 
-// Call calls module.function(*args) on the server, once. Go slices become Python tuples,
-// maps and structs become dicts.
+// Call calls module.function(*args) on the server, once, and returns the result by value.
+// Arguments are Go values or Refs (see encode.go for the mapping).
 func (c *Conn) Call(ctx context.Context, module, function string, args ...any) (Value, error) {
 	return c.CallKw(ctx, module, function, args, nil)
 }
 
 // CallKw calls module.function(*args, **kwargs) on the server, once.
 func (c *Conn) CallKw(ctx context.Context, module, function string, args []any, kwargs map[string]any) (Value, error) {
-	argsJSON, err := encodeArgs(args)
+	argsJSON, kwargsJSON, buffers, err := encodeCall(c, args, kwargs)
 	if err != nil {
 		return Value{}, err
 	}
-	kwargsJSON, err := encodeKwargs(kwargs)
-	if err != nil {
-		return Value{}, err
-	}
-	return c.do(ctx, func(h uint64, timeoutMs int64) (string, error) {
-		return capiCall(h, module, function, argsJSON, kwargsJSON, timeoutMs)
+	return c.do(ctx, "call", func(h uint64, timeoutMs int64) (Value, error) {
+		return capiCall(c, h, module, function, argsJSON, kwargsJSON, buffers, timeoutMs)
 	})
 }
 
-// GetAttr reads module.attr on the server.
+// GetAttr reads module.attr on the server, by value.
 func (c *Conn) GetAttr(ctx context.Context, module, attr string) (Value, error) {
-	return c.do(ctx, func(h uint64, timeoutMs int64) (string, error) {
-		return capiGetAttr(h, module, attr, timeoutMs)
+	return c.do(ctx, "getattr", func(h uint64, timeoutMs int64) (Value, error) {
+		return capiGetAttr(c, h, module, attr, timeoutMs)
 	})
+}
+
+// Import returns the server's module as a Ref (classic servers).
+func (c *Conn) Import(ctx context.Context, module string) (*Ref, error) {
+	return c.newRefFrom(ctx, "import", func(h uint64) (uint64, error) { return capiImport(h, module) })
+}
+
+// Root returns the service root (conn.root in Python): the exposed_ methods of a custom
+// service, or the classic service's namespace helpers.
+func (c *Conn) Root(ctx context.Context) (*Ref, error) {
+	return c.newRefFrom(ctx, "root", capiRoot)
+}
+
+// LiveRefs is the number of Refs of this connection the bridge keeps alive.
+func (c *Conn) LiveRefs() (int, error) {
+	h := c.handle.Load()
+	if h == 0 {
+		return 0, &Error{Code: CodeClosed, Op: "refs", Message: "the connection is closed"}
+	}
+	n, err := capiRefCount(h)
+	runtime.KeepAlive(c)
+	return int(n), err
+}
+
+func (c *Conn) newRefFrom(ctx context.Context, op string, f func(uint64) (uint64, error)) (*Ref, error) {
+	var ref uint64
+	_, err := c.do(ctx, op, func(h uint64, _ int64) (Value, error) {
+		var err error
+		ref, err = f(h)
+		return Value{}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newRef(c, ref), nil
 }
 
 // do runs one request with the context's deadline as its timeout.
-func (c *Conn) do(ctx context.Context, request func(handle uint64, timeoutMs int64) (string, error)) (Value, error) {
+func (c *Conn) do(ctx context.Context, op string, request func(handle uint64, timeoutMs int64) (Value, error)) (Value, error) {
 	if c == nil {
-		return Value{}, &Error{Code: CodeClosed, Op: "call", Message: "nil *Conn"}
+		return Value{}, &Error{Code: CodeClosed, Op: op, Message: "nil *Conn"}
 	}
 	if err := ctx.Err(); err != nil {
 		return Value{}, err
 	}
 	h := c.handle.Load()
 	if h == 0 {
-		return Value{}, &Error{Code: CodeClosed, Op: "call", Message: "the connection to " + c.addr + " is closed"}
+		return Value{}, &Error{Code: CodeClosed, Op: op, Message: "the connection to " + c.addr + " is closed"}
 	}
-	var timeoutMs int64
-	if d, ok := remaining(ctx); ok {
-		timeoutMs = max(d.Milliseconds(), 1)
-	}
-	text, err := request(h, timeoutMs)
+	v, err := request(h, timeoutMs(ctx))
 	runtime.KeepAlive(c)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -137,7 +164,15 @@ func (c *Conn) do(ctx context.Context, request func(handle uint64, timeoutMs int
 		}
 		return Value{}, err
 	}
-	return Value{raw: []byte(text)}, nil
+	return v, nil
+}
+
+// timeoutMs is the context's remaining time in milliseconds, 0 for none.
+func timeoutMs(ctx context.Context) int64 {
+	if d, ok := remaining(ctx); ok {
+		return max(d.Milliseconds(), 1)
+	}
+	return 0
 }
 
 // remaining is the time left before ctx's deadline, if it has one.

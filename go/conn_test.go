@@ -135,18 +135,24 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("Dial(no-port) = %v", err)
 	}
 	conn := dial(t)
-	if _, err := conn.Call(context.Background(), "math", "sqrt", math.NaN()); !errors.Is(err, rpyc.ErrArgument) {
-		t.Errorf("NaN argument = %v", err)
+	if _, err := conn.Call(context.Background(), "builtins", "len", make(chan int)); !errors.Is(err, rpyc.ErrArgument) {
+		t.Errorf("a channel argument = %v, want ErrArgument", err)
 	}
-	if _, err := conn.Call(context.Background(), "builtins", "len", []byte("x")); !errors.Is(err, rpyc.ErrArgument) {
-		t.Errorf("[]byte argument = %v", err)
+	if _, err := conn.Call(context.Background(), "builtins", "abs", complex(1, 2)); !errors.Is(err, rpyc.ErrArgument) {
+		t.Errorf("a complex argument = %v, want ErrArgument", err)
 	}
-	if _, err := conn.Call(context.Background(), "math", "nan"); err == nil {
-		// math.nan is a float attribute, not callable: a remote TypeError.
-		t.Error("calling a float should fail")
+	if _, err := conn.Call(context.Background(), "math", "nan"); !errors.As(err, new(*rpyc.PythonError)) {
+		t.Errorf("calling a float should be a remote TypeError, got %v", err)
 	}
-	if _, err := conn.GetAttr(context.Background(), "math", "nan"); !errors.As(err, new(*rpyc.PythonError)) {
-		t.Errorf("NaN has no JSON form; want a remote ValueError, got %v", err)
+	if _, err := rpyc.NewArray([]float64{1, 2, 3}, 2, 2); !errors.Is(err, rpyc.ErrArgument) {
+		t.Errorf("a shape that does not match the data = %v", err)
+	}
+	if _, err := rpyc.NewArray([]int16{1}); !errors.Is(err, rpyc.ErrArgument) {
+		t.Errorf("an unsupported dtype = %v", err)
+	}
+	var v rpyc.Value
+	if v, _ = conn.Call(context.Background(), "builtins", "str", 5); v.Decode(new(int)) == nil {
+		t.Error("decoding a str into an int should fail")
 	}
 }
 

@@ -10,24 +10,32 @@ import (
 	"testing"
 )
 
-// serverAddr is a real RPyC classic server on 127.0.0.1, started for this test binary.
-var serverAddr string
+// Real RPyC servers on 127.0.0.1, started for this test binary: a classic one, and one
+// that serves a custom service (tests/fixtures/service_server.py).
+var serverAddr, serviceAddr string
 
 func TestMain(m *testing.M) {
-	stop, addr, err := startServer()
+	stop, addr, err := startServer("classic_server.py")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start the RPyC server:", err)
 		os.Exit(1)
 	}
-	serverAddr = addr
+	stopService, addr2, err := startServer("service_server.py")
+	if err != nil {
+		stop()
+		fmt.Fprintln(os.Stderr, "cannot start the RPyC service server:", err)
+		os.Exit(1)
+	}
+	serverAddr, serviceAddr = addr, addr2
 	code := m.Run()
 	stop()
+	stopService()
 	os.Exit(code)
 }
 
-// startServer runs tests/fixtures/classic_server.py with the project's venv
+// startServer runs a script of tests/fixtures with the project's venv
 // (scripts/setup-venv.sh makes it; RPYC_BRIDGE_SERVER_PYTHON overrides).
-func startServer() (stop func(), addr string, err error) {
+func startServer(script string) (stop func(), addr string, err error) {
 	python := os.Getenv("RPYC_BRIDGE_SERVER_PYTHON")
 	if python == "" {
 		python, _ = filepath.Abs("../.venv/bin/python")
@@ -35,7 +43,7 @@ func startServer() (stop func(), addr string, err error) {
 	if _, err := os.Stat(python); err != nil {
 		return nil, "", fmt.Errorf("%s is missing: run scripts/setup-venv.sh", python)
 	}
-	cmd := exec.Command(python, "../tests/fixtures/classic_server.py")
+	cmd := exec.Command(python, "../tests/fixtures/"+script)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,99 +1,46 @@
 package rpyc
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"math/big"
-	"strings"
+	"reflect"
 )
 
-// Value is a result: the JSON the server made of a Python value. Numbers keep Python's
-// own text (String of a float result is Python's repr of it).
+// Value is a result by value: what the server made of a Python object (see decode.go for
+// the mapping). Objects with no value mapping inside it are *Refs, released when
+// garbage-collected or when their connection closes; Close them to release them sooner.
 type Value struct {
-	raw json.RawMessage
+	raw  []byte
+	tree any
 }
 
-// JSON returns the raw JSON text.
-func (v Value) JSON() json.RawMessage { return v.raw }
+// JSON returns the result as the bridge's tagged JSON text. For plain values (numbers,
+// strings, lists of them) it is ordinary JSON, and a float keeps Python's repr ("4.0").
+func (v Value) JSON() []byte { return v.raw }
 
-// String returns the JSON text.
+// String returns the tagged JSON text.
 func (v Value) String() string { return string(v.raw) }
 
-// Decode stores the value in the Go value dst points to, as encoding/json does.
+// Interface returns the value as plain Go values.
+func (v Value) Interface() (any, error) { return v.tree, nil }
+
+// Decode stores the value in the Go value dst points to, converting as encoding/json
+// would (numbers to any numeric type that holds them, lists to slices or arrays, dicts to
+// maps or structs, an ndarray to an Array, a typed slice, or nested slices).
 func (v Value) Decode(dst any) error {
-	if err := json.Unmarshal(v.raw, dst); err != nil {
-		return &Error{Code: CodeArgument, Op: "decode", Message: err.Error()}
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &Error{Code: CodeArgument, Op: "decode", Message: "Decode needs a non-nil pointer"}
 	}
-	return nil
+	return assign(rv.Elem(), v.tree)
 }
 
-// Interface returns the value as plain Go values: nil, bool, string, int64 (or *big.Int
-// for larger integers), float64, []any and map[string]any.
-func (v Value) Interface() (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(v.raw))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, &Error{Code: CodeArgument, Op: "decode", Message: err.Error()}
-	}
-	return plain(out), nil
+// Ref returns the remote object when the value is one.
+func (v Value) Ref() (*Ref, bool) {
+	r, ok := v.tree.(*Ref)
+	return r, ok
 }
 
-// plain replaces json.Number with int64, *big.Int or float64, recursively.
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		s := string(x)
-		if !strings.ContainsAny(s, ".eE") {
-			if i, err := x.Int64(); err == nil {
-				return i
-			}
-			if b, ok := new(big.Int).SetString(s, 10); ok {
-				return b
-			}
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = plain(x[i])
-		}
-		return x
-	case map[string]any:
-		for k := range x {
-			x[k] = plain(x[k])
-		}
-		return x
-	}
-	return v
-}
-
-// encodeArgs makes the JSON array of positional arguments.
-func encodeArgs(args []any) (string, error) {
-	if args == nil {
-		args = []any{}
-	}
-	for i, a := range args {
-		if _, ok := a.([]byte); ok {
-			return "", &Error{Code: CodeArgument, Op: "encode", Message: fmt.Sprintf("argument %d: []byte has no JSON form; pass a string or a []int", i)}
-		}
-	}
-	b, err := json.Marshal(args)
-	if err != nil {
-		return "", &Error{Code: CodeArgument, Op: "encode", Message: err.Error()}
-	}
-	return string(b), nil
-}
-
-// encodeKwargs makes the JSON object of keyword arguments ("" for none).
-func encodeKwargs(kwargs map[string]any) (string, error) {
-	if len(kwargs) == 0 {
-		return "", nil
-	}
-	b, err := json.Marshal(kwargs)
-	if err != nil {
-		return "", &Error{Code: CodeArgument, Op: "encode", Message: err.Error()}
-	}
-	return string(b), nil
+// Array returns the ndarray when the value is one.
+func (v Value) Array() (Array, bool) {
+	a, ok := v.tree.(Array)
+	return a, ok
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Creates .venv with the RPyC server side used by the demo, tests and benchmarks:
-# rpyc and numpy from PyPI. The embedded client never uses this venv.
+# rpyc, numpy and scikit-learn from PyPI. The embedded client never uses this venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${RPYC_BRIDGE_VENV:-.venv}
 PY=${PYTHON:-python3}
 stamp="$VENV/.rpyc-bridge-ready"
-want="rpyc==6.0.2 numpy"
+want="rpyc==6.0.2 numpy scikit-learn"
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     exit 0
 fi

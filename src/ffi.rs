@@ -9,7 +9,7 @@
 //!
 //! Threads: every function may be called from any thread, concurrently.
 
-use crate::bridge::{self, ConnHandle};
+use crate::bridge::{self, ConnHandle, Payload, RefHandle};
 use crate::error::{BridgeError, RpycStatus};
 use crate::{entry, runtime};
 use std::cell::RefCell;
@@ -28,6 +28,37 @@ pub struct RpycError {
     pub message: *mut c_char,
     /// The remote traceback text, or NULL.
     pub traceback: *mut c_char,
+}
+
+/// Bytes lent by the caller for the duration of one call.
+#[repr(C)]
+pub struct RpycSlice {
+    pub data: *const u8,
+    pub len: usize,
+}
+
+/// Bytes owned by the library, inside an `RpycValue`.
+#[repr(C)]
+pub struct RpycBytes {
+    pub data: *mut u8,
+    pub len: usize,
+}
+
+/// A value, owned by the caller: free it with `rpyc_value_free`.
+///
+/// `json` is tagged JSON. Plain JSON values map to themselves (arrays are Python tuples or
+/// lists, objects are dicts with string keys). Objects with a single "$" key are tags:
+/// `{"$float": "nan"|"inf"|"-inf"}`, `{"$bytes": i}` (bytes in `buffers[i]`),
+/// `{"$array": [dtype, [shape...], i]}` (a numpy array, little-endian C-order data in
+/// `buffers[i]`, dtype one of float64 float32 int64 int32 uint8), `{"$ref": id}` (a remote
+/// object: a new Ref, released with rpyc_ref_release), `{"$dict": [[k, v], ...]}` (a dict
+/// whose keys are not all plain strings). Arguments use the same tags, with buffers passed
+/// as `RpycSlice`s.
+#[repr(C)]
+pub struct RpycValue {
+    pub json: *mut c_char,
+    pub buffers: *mut RpycBytes,
+    pub nbuffers: usize,
 }
 
 thread_local! {
@@ -94,6 +125,58 @@ fn error_box(err: &BridgeError) -> *mut RpycError {
         type_name: opt_into_raw(err.type_name.as_deref()),
         message: into_raw(&err.message),
         traceback: opt_into_raw(err.traceback.as_deref()),
+    }))
+}
+
+/// Borrows an array of caller buffers.
+///
+/// # Safety
+/// `p` must be NULL (with `n` 0) or point to `n` valid `RpycSlice`s whose data stays valid
+/// for the lifetime `'a` (the duration of the C call).
+unsafe fn read_slices<'a>(p: *const RpycSlice, n: usize) -> Result<Vec<&'a [u8]>, BridgeError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(BridgeError::new(
+            RpycStatus::ErrArgument,
+            format!("buffers is NULL but nbuffers is {n}"),
+        ));
+    }
+    // SAFETY: `p` points to `n` slices per the caller's contract.
+    let slices = unsafe { std::slice::from_raw_parts(p, n) };
+    slices
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (s.data.is_null(), s.len) {
+            (_, 0) => Ok(&[][..]),
+            (true, _) => Err(BridgeError::new(
+                RpycStatus::ErrArgument,
+                format!("buffers[{i}].data is NULL"),
+            )),
+            // SAFETY: non-NULL and `len` bytes long per the caller's contract.
+            (false, len) => Ok(unsafe { std::slice::from_raw_parts(s.data, len) }),
+        })
+        .collect()
+}
+
+fn value_box(p: Payload) -> *mut RpycValue {
+    let buffers: Box<[RpycBytes]> = p
+        .buffers
+        .into_iter()
+        .map(|b| {
+            let len = b.len();
+            RpycBytes {
+                data: Box::into_raw(b.into_boxed_slice()).cast::<u8>(),
+                len,
+            }
+        })
+        .collect();
+    let nbuffers = buffers.len();
+    Box::into_raw(Box::new(RpycValue {
+        json: into_raw(&p.json),
+        buffers: Box::into_raw(buffers).cast::<RpycBytes>(),
+        nbuffers,
     }))
 }
 
@@ -197,7 +280,7 @@ pub unsafe extern "C" fn rpyc_call(
             )
         };
         let handle = bridge::default_handle()?;
-        bridge::call(handle, module, func, args, None, 0).map(|json| into_raw(&json))
+        bridge::call_plain(handle, module, func, args).map(|json| into_raw(&json))
     })
 }
 
@@ -212,7 +295,7 @@ pub unsafe extern "C" fn rpyc_getattr(module: *const c_char, attr: *const c_char
         // SAFETY: per this function's contract.
         let (module, attr) = unsafe { (read_str(module, "module")?, read_str(attr, "attr")?) };
         let handle = bridge::default_handle()?;
-        bridge::getattr(handle, module, attr, 0).map(|json| into_raw(&json))
+        bridge::getattr_plain(handle, module, attr).map(|json| into_raw(&json))
     })
 }
 
@@ -341,13 +424,74 @@ pub extern "C" fn rpyc_conn_is_connected(conn: u64) -> i32 {
     guard(|| Ok(bridge::is_connected(conn) as i32)).unwrap_or(0)
 }
 
-/// Calls `module.func(*args, **kwargs)` once. `args_json`: JSON array or NULL; `kwargs_json`:
-/// JSON object or NULL. JSON arrays arrive as tuples. `timeout_ms` > 0 bounds the wait for
-/// the reply (RPYC_STATUS_ERR_TIMEOUT; the connection stays usable). On success `*out_json`
-/// is the result as JSON (numpy scalars and arrays converted on the server).
+/// Frees a value. NULL is ignored.
 ///
 /// # Safety
-/// String arguments must be NULL or NUL-terminated; out-pointers NULL or writable.
+/// `value` must be NULL or a value returned by this library and not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_value_free(value: *mut RpycValue) {
+    if value.is_null() {
+        return;
+    }
+    // SAFETY: `value`, its JSON and its buffers were allocated by value_box.
+    unsafe {
+        let value = Box::from_raw(value);
+        rpyc_free_string(value.json);
+        let buffers = Box::from_raw(ptr::slice_from_raw_parts_mut(value.buffers, value.nbuffers));
+        for b in buffers.iter() {
+            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(b.data, b.len)));
+        }
+    }
+}
+
+/// Handle API: runs `f`, storing its value in `*out_value`.
+///
+/// # Safety
+/// `out_value` and `out_err` must be NULL or writable.
+unsafe fn value_call(
+    out_value: *mut *mut RpycValue,
+    out_err: *mut *mut RpycError,
+    f: impl FnOnce() -> Result<Payload, BridgeError>,
+) -> i32 {
+    // SAFETY: per the caller's contract.
+    unsafe {
+        write_out(out_value, ptr::null_mut());
+        status_call(out_err, || {
+            let value = f()?;
+            write_out(out_value, value_box(value));
+            Ok(())
+        })
+    }
+}
+
+/// Handle API: runs `f`, storing the handle it returns in `*out`.
+///
+/// # Safety
+/// `out` and `out_err` must be NULL or writable.
+unsafe fn handle_call(
+    out: *mut u64,
+    out_err: *mut *mut RpycError,
+    f: impl FnOnce() -> Result<u64, BridgeError>,
+) -> i32 {
+    // SAFETY: per the caller's contract.
+    unsafe {
+        write_out(out, 0);
+        status_call(out_err, || {
+            let handle = f()?;
+            write_out(out, handle);
+            Ok(())
+        })
+    }
+}
+
+/// Calls `module.func(*args, **kwargs)` once and returns the result by value (objects with
+/// no value mapping come back as `$ref` tags). `args_json`: a JSON array or NULL;
+/// `kwargs_json`: a JSON object or NULL; both may use the tags of `RpycValue`, with their
+/// buffers in `buffers[0..nbuffers]`. `timeout_ms` > 0 bounds the wait for the reply
+/// (RPYC_STATUS_ERR_TIMEOUT; the connection stays usable).
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; out-pointers NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn rpyc_conn_call(
     conn: u64,
@@ -355,49 +499,317 @@ pub unsafe extern "C" fn rpyc_conn_call(
     func: *const c_char,
     args_json: *const c_char,
     kwargs_json: *const c_char,
+    buffers: *const RpycSlice,
+    nbuffers: usize,
     timeout_ms: i64,
-    out_json: *mut *mut c_char,
+    out_value: *mut *mut RpycValue,
     out_err: *mut *mut RpycError,
 ) -> i32 {
     // SAFETY: per this function's contract.
     unsafe {
-        write_out(out_json, ptr::null_mut());
-        status_call(out_err, || {
+        value_call(out_value, out_err, || {
             let module = read_str(module, "module")?;
             let func = read_str(func, "func")?;
             let args = read_opt_str(args_json, "args_json")?;
             let kwargs = read_opt_str(kwargs_json, "kwargs_json")?;
-            let json = bridge::call(conn as ConnHandle, module, func, args, kwargs, timeout_ms)?;
-            write_out(out_json, into_raw(&json));
-            Ok(())
+            let buffers = read_slices(buffers, nbuffers)?;
+            bridge::call(
+                conn as ConnHandle,
+                module,
+                func,
+                args,
+                kwargs,
+                &buffers,
+                timeout_ms,
+            )
         })
     }
 }
 
-/// Reads `module.attr`. On success `*out_json` is its value as JSON.
+/// Reads `module.attr` by value.
 ///
 /// # Safety
-/// String arguments must be NULL or NUL-terminated; out-pointers NULL or writable.
+/// Strings NULL or NUL-terminated; out-pointers NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn rpyc_conn_getattr(
     conn: u64,
     module: *const c_char,
     attr: *const c_char,
     timeout_ms: i64,
-    out_json: *mut *mut c_char,
+    out_value: *mut *mut RpycValue,
     out_err: *mut *mut RpycError,
 ) -> i32 {
     // SAFETY: per this function's contract.
     unsafe {
-        write_out(out_json, ptr::null_mut());
-        status_call(out_err, || {
+        value_call(out_value, out_err, || {
             let module = read_str(module, "module")?;
             let attr = read_str(attr, "attr")?;
-            let json = bridge::getattr(conn as ConnHandle, module, attr, timeout_ms)?;
-            write_out(out_json, into_raw(&json));
+            bridge::getattr(conn as ConnHandle, module, attr, timeout_ms)
+        })
+    }
+}
+
+/// A Ref to module `module` (classic servers).
+///
+/// # Safety
+/// `module` NULL or NUL-terminated; out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_conn_import(
+    conn: u64,
+    module: *const c_char,
+    out_ref: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        handle_call(out_ref, out_err, || {
+            bridge::import(conn, read_str(module, "module")?)
+        })
+    }
+}
+
+/// A Ref to the service root (`conn.root`).
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_conn_root(
+    conn: u64,
+    out_ref: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { handle_call(out_ref, out_err, || bridge::root(conn)) }
+}
+
+/// The number of live Refs of `conn` (of all connections when `conn` is 0).
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_conn_ref_count(
+    conn: u64,
+    out_count: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { handle_call(out_count, out_err, || bridge::ref_count(conn)) }
+}
+
+/// `getattr(ref, name)` as a new Ref.
+///
+/// # Safety
+/// `name` NULL or NUL-terminated; out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_getattr(
+    r: u64,
+    name: *const c_char,
+    out_ref: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        handle_call(out_ref, out_err, || {
+            bridge::ref_getattr(r, read_str(name, "name")?)
+        })
+    }
+}
+
+/// `setattr(ref, name, value)`; `value_json` uses the tags of `RpycValue`.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; `out_err` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_setattr(
+    r: u64,
+    name: *const c_char,
+    value_json: *const c_char,
+    buffers: *const RpycSlice,
+    nbuffers: usize,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        status_call(out_err, || {
+            let name = read_str(name, "name")?;
+            let value = read_str(value_json, "value_json")?;
+            bridge::ref_setattr(r, name, value, &read_slices(buffers, nbuffers)?)
+        })
+    }
+}
+
+/// `ref(*args, **kwargs)` as a new Ref. Arguments as for rpyc_conn_call; a `$ref` argument
+/// is the very object the Ref holds.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_call(
+    r: u64,
+    args_json: *const c_char,
+    kwargs_json: *const c_char,
+    buffers: *const RpycSlice,
+    nbuffers: usize,
+    timeout_ms: i64,
+    out_ref: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        handle_call(out_ref, out_err, || {
+            let args = read_opt_str(args_json, "args_json")?;
+            let kwargs = read_opt_str(kwargs_json, "kwargs_json")?;
+            bridge::ref_call(
+                r,
+                args,
+                kwargs,
+                &read_slices(buffers, nbuffers)?,
+                timeout_ms,
+            )
+        })
+    }
+}
+
+/// `ref[key]` as a new Ref; `key_json` uses the tags of `RpycValue`.
+///
+/// # Safety
+/// `key_json` NULL or NUL-terminated; `buffers` as for RpycSlice; out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_getitem(
+    r: u64,
+    key_json: *const c_char,
+    buffers: *const RpycSlice,
+    nbuffers: usize,
+    out_ref: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        handle_call(out_ref, out_err, || {
+            bridge::ref_getitem(
+                r,
+                read_str(key_json, "key_json")?,
+                &read_slices(buffers, nbuffers)?,
+            )
+        })
+    }
+}
+
+/// `ref[key] = value`.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; `out_err` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_setitem(
+    r: u64,
+    key_json: *const c_char,
+    value_json: *const c_char,
+    buffers: *const RpycSlice,
+    nbuffers: usize,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        status_call(out_err, || {
+            let key = read_str(key_json, "key_json")?;
+            let value = read_str(value_json, "value_json")?;
+            bridge::ref_setitem(r, key, value, &read_slices(buffers, nbuffers)?)
+        })
+    }
+}
+
+/// `len(ref)`.
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_len(
+    r: u64,
+    out_len: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { handle_call(out_len, out_err, || bridge::ref_len(r)) }
+}
+
+/// `repr(ref)`, or `str(ref)` when `as_str` is non-zero. Free `*out_text` with rpyc_free_string.
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_text(
+    r: u64,
+    as_str: i32,
+    out_text: *mut *mut c_char,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        write_out(out_text, ptr::null_mut());
+        status_call(out_err, || {
+            let text = bridge::ref_text(r, as_str != 0)?;
+            write_out(out_text, into_raw(&text));
             Ok(())
         })
     }
+}
+
+/// The object a Ref holds, by value (nested objects with no value mapping as new Refs).
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_decode(
+    r: u64,
+    timeout_ms: i64,
+    out_value: *mut *mut RpycValue,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { value_call(out_value, out_err, || bridge::ref_decode(r, timeout_ms)) }
+}
+
+/// `iter(ref)` as a new Ref; step it with rpyc_iter_next.
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_iter(
+    r: u64,
+    out_iter: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { handle_call(out_iter, out_err, || bridge::ref_iter(r)) }
+}
+
+/// `next(iterator)` as a new Ref in `*out_item`, or 0 there when the iterator is exhausted.
+///
+/// # Safety
+/// Out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_iter_next(
+    iter: u64,
+    out_item: *mut u64,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        handle_call(out_item, out_err, || {
+            bridge::iter_next(iter).map(|h| h.unwrap_or(0))
+        })
+    }
+}
+
+/// Releases a Ref, so that the server may free the object. A released or unknown Ref gives
+/// RPYC_STATUS_ERR_HANDLE. Closing a connection releases all its Refs.
+///
+/// # Safety
+/// `out_err` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_ref_release(r: u64, out_err: *mut *mut RpycError) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { status_call(out_err, || bridge::ref_release(r as RefHandle)) }
 }
 
 /// Runs the embedded Python as a program, like `python` with `argv` (argv[0] is the

@@ -16,9 +16,7 @@ mod pyconfig;
 mod runtime;
 mod stdlib_image;
 
-pub use bridge::{
-    call, close, default_connect, default_disconnect, getattr, info, is_connected, open, ConnHandle,
-};
+pub use bridge::*;
 pub use entry::python_main;
 pub use error::{BridgeError, RpycStatus};
 pub use runtime::init;

@@ -160,6 +160,62 @@ fn last_error_is_per_thread() {
     assert_eq!(last_error(), here);
 }
 
+/// Takes a returned value: (json, buffers), freed.
+fn take_value(v: *mut RpycValue) -> (String, Vec<Vec<u8>>) {
+    assert!(!v.is_null());
+    // SAFETY: a value returned by the library, freed once here.
+    unsafe {
+        let value = &*v;
+        let json = CStr::from_ptr(value.json).to_string_lossy().into_owned();
+        let buffers = (0..value.nbuffers)
+            .map(|i| {
+                let b = &*value.buffers.add(i);
+                std::slice::from_raw_parts(b.data, b.len).to_vec()
+            })
+            .collect();
+        rpyc_value_free(v);
+        (json, buffers)
+    }
+}
+
+/// rpyc_conn_call with Rust strings: (status, value, error).
+fn conn_call(
+    conn: u64,
+    module: &str,
+    func: &str,
+    args: &str,
+    kwargs: Option<&str>,
+    bufs: &[&[u8]],
+    timeout_ms: i64,
+) -> (i32, *mut RpycValue, *mut RpycError) {
+    let slices: Vec<RpycSlice> = bufs
+        .iter()
+        .map(|b| RpycSlice {
+            data: b.as_ptr(),
+            len: b.len(),
+        })
+        .collect();
+    let kwargs = kwargs.map(c);
+    let mut out: *mut RpycValue = ptr::null_mut();
+    let mut err: *mut RpycError = ptr::null_mut();
+    // SAFETY: live CStrings, slices over live buffers, pointers to locals.
+    let status = unsafe {
+        rpyc_conn_call(
+            conn,
+            c(module).as_ptr(),
+            c(func).as_ptr(),
+            c(args).as_ptr(),
+            kwargs.as_ref().map_or(ptr::null(), |k| k.as_ptr()),
+            slices.as_ptr(),
+            slices.len(),
+            timeout_ms,
+            &mut out,
+            &mut err,
+        )
+    };
+    (status, out, err)
+}
+
 #[test]
 fn handle_api_against_a_real_server() {
     let server = Server::start();
@@ -178,34 +234,44 @@ fn handle_api_against_a_real_server() {
         assert!(err.is_null() && conn != 0);
         assert_eq!(rpyc_conn_is_connected(conn), 1);
 
-        let mut out: *mut c_char = ptr::null_mut();
-        let kwargs = c("{\"reverse\": true}");
-        let status = rpyc_conn_call(
+        let (status, out, _) = conn_call(
             conn,
-            c("builtins").as_ptr(),
-            c("sorted").as_ptr(),
-            c("[[3,1,2]]").as_ptr(),
-            kwargs.as_ptr(),
+            "builtins",
+            "sorted",
+            "[[3,1,2]]",
+            Some(r#"{"reverse": true}"#),
+            &[],
             0,
-            &mut out,
-            &mut err,
         );
         assert_eq!(status, 0);
-        assert_eq!(take(out), "[3, 2, 1]");
+        assert_eq!(take_value(out).0, "[3,2,1]");
 
-        let status = rpyc_conn_call(
+        let data: Vec<u8> = [1.0f64, 2.0, 4.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let (status, out, _) = conn_call(
             conn,
-            c("math").as_ptr(),
-            c("sqrt").as_ptr(),
-            c("[-1]").as_ptr(),
-            ptr::null(),
+            "numpy",
+            "cumsum",
+            r#"[{"$array": ["float64", [3], 0]}]"#,
+            None,
+            &[&data],
             0,
-            &mut out,
-            &mut err,
         );
+        assert_eq!(status, 0);
+        let (json, buffers) = take_value(out);
+        assert_eq!(json, r#"{"$array":["float64",[3],0]}"#);
+        let sums: Vec<u8> = [1.0f64, 3.0, 7.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(buffers, vec![sums]);
+
+        let (status, out, py_err) = conn_call(conn, "math", "sqrt", "[-1]", None, &[], 0);
         assert_eq!(status, RpycStatus::ErrPython as i32);
         assert!(out.is_null());
-        let (code, ty, msg, tb) = take_err(err);
+        let (code, ty, msg, tb) = take_err(py_err);
         assert_eq!(
             (code, ty.as_str(), msg.as_str()),
             (4, "ValueError", "math domain error")
@@ -213,18 +279,10 @@ fn handle_api_against_a_real_server() {
         assert!(tb.contains("Traceback"));
 
         // A deadline on a call the server is slow to answer; the connection survives it.
-        let status = rpyc_conn_call(
-            conn,
-            c("time").as_ptr(),
-            c("sleep").as_ptr(),
-            c("[0.5]").as_ptr(),
-            ptr::null(),
-            50,
-            &mut out,
-            &mut err,
-        );
+        let (status, _, timeout_err) = conn_call(conn, "time", "sleep", "[0.5]", None, &[], 50);
         assert_eq!(status, RpycStatus::ErrTimeout as i32);
-        take_err(err);
+        take_err(timeout_err);
+        let mut out: *mut RpycValue = ptr::null_mut();
         let status = rpyc_conn_getattr(
             conn,
             c("math").as_ptr(),
@@ -234,22 +292,65 @@ fn handle_api_against_a_real_server() {
             &mut err,
         );
         assert_eq!(status, 0);
-        assert_eq!(take(out), "2.718281828459045");
+        assert_eq!(take_value(out).0, "2.718281828459045");
 
-        // Errors without an out-parameter are still reported by status.
+        // Refs: import, getattr, call, decode, release.
+        let (mut math, mut sqrt, mut result) = (0u64, 0u64, 0u64);
         assert_eq!(
-            rpyc_conn_call(
-                conn,
-                ptr::null(),
-                ptr::null(),
+            rpyc_conn_import(conn, c("math").as_ptr(), &mut math, &mut err),
+            0
+        );
+        assert_eq!(
+            rpyc_ref_getattr(math, c("sqrt").as_ptr(), &mut sqrt, &mut err),
+            0
+        );
+        assert_eq!(
+            rpyc_ref_call(
+                sqrt,
+                c("[81]").as_ptr(),
                 ptr::null(),
                 ptr::null(),
                 0,
-                ptr::null_mut(),
-                ptr::null_mut()
+                0,
+                &mut result,
+                &mut err
             ),
-            1
+            0
         );
+        assert_eq!(rpyc_ref_decode(result, 0, &mut out, &mut err), 0);
+        assert_eq!(take_value(out).0, "9.0");
+        let mut count = 0u64;
+        assert_eq!(rpyc_conn_ref_count(conn, &mut count, &mut err), 0);
+        assert_eq!(count, 3);
+        for r in [math, sqrt, result] {
+            assert_eq!(rpyc_ref_release(r, &mut err), 0);
+        }
+        assert_eq!(
+            rpyc_ref_release(math, &mut err),
+            RpycStatus::ErrHandle as i32,
+            "double release"
+        );
+        take_err(err);
+        assert_eq!(
+            rpyc_ref_getattr(math, c("pi").as_ptr(), &mut sqrt, &mut err),
+            RpycStatus::ErrHandle as i32
+        );
+        take_err(err);
+
+        // Errors without an out-parameter are still reported by status.
+        let status = rpyc_conn_call(
+            conn,
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            0,
+            0,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
+        assert_eq!(status, 1);
         assert_eq!(
             rpyc_open(
                 ptr::null(),
@@ -260,6 +361,20 @@ fn handle_api_against_a_real_server() {
             ),
             1
         );
+        let status = rpyc_conn_call(
+            conn,
+            c("m").as_ptr(),
+            c("f").as_ptr(),
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            2,
+            0,
+            ptr::null_mut(),
+            &mut err,
+        );
+        assert_eq!(status, 1, "buffers NULL with nbuffers 2");
+        take_err(err);
 
         assert_eq!(rpyc_close(conn, &mut err), 0);
         assert_eq!(
@@ -268,19 +383,11 @@ fn handle_api_against_a_real_server() {
             "double close"
         );
         take_err(err);
-        let status = rpyc_conn_call(
-            conn,
-            c("math").as_ptr(),
-            c("sqrt").as_ptr(),
-            c("[1]").as_ptr(),
-            ptr::null(),
-            0,
-            &mut out,
-            &mut err,
-        );
+        let (status, _, closed_err) = conn_call(conn, "math", "sqrt", "[1]", None, &[], 0);
         assert_eq!(status, RpycStatus::ErrHandle as i32, "use after close");
-        take_err(err);
+        take_err(closed_err);
         assert_eq!(rpyc_conn_is_connected(conn), 0);
         rpyc_error_free(ptr::null_mut());
+        rpyc_value_free(ptr::null_mut());
     }
 }

@@ -64,6 +64,34 @@ typedef struct RpycError {
   char *traceback;
 } RpycError;
 
+// Bytes owned by the library, inside an `RpycValue`.
+typedef struct RpycBytes {
+  uint8_t *data;
+  size_t len;
+} RpycBytes;
+
+// A value, owned by the caller: free it with `rpyc_value_free`.
+//
+// `json` is tagged JSON. Plain JSON values map to themselves (arrays are Python tuples or
+// lists, objects are dicts with string keys). Objects with a single "$" key are tags:
+// `{"$float": "nan"|"inf"|"-inf"}`, `{"$bytes": i}` (bytes in `buffers[i]`),
+// `{"$array": [dtype, [shape...], i]}` (a numpy array, little-endian C-order data in
+// `buffers[i]`, dtype one of float64 float32 int64 int32 uint8), `{"$ref": id}` (a remote
+// object: a new Ref, released with rpyc_ref_release), `{"$dict": [[k, v], ...]}` (a dict
+// whose keys are not all plain strings). Arguments use the same tags, with buffers passed
+// as `RpycSlice`s.
+typedef struct RpycValue {
+  char *json;
+  struct RpycBytes *buffers;
+  size_t nbuffers;
+} RpycValue;
+
+// Bytes lent by the caller for the duration of one call.
+typedef struct RpycSlice {
+  const uint8_t *data;
+  size_t len;
+} RpycSlice;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -152,32 +180,158 @@ int32_t rpyc_close(uint64_t conn, struct RpycError **out_err);
 // 1 if `conn` is an open connection, else 0.
 int32_t rpyc_conn_is_connected(uint64_t conn);
 
-// Calls `module.func(*args, **kwargs)` once. `args_json`: JSON array or NULL; `kwargs_json`:
-// JSON object or NULL. JSON arrays arrive as tuples. `timeout_ms` > 0 bounds the wait for
-// the reply (RPYC_STATUS_ERR_TIMEOUT; the connection stays usable). On success `*out_json`
-// is the result as JSON (numpy scalars and arrays converted on the server).
+// Frees a value. NULL is ignored.
 //
 // # Safety
-// String arguments must be NULL or NUL-terminated; out-pointers NULL or writable.
+// `value` must be NULL or a value returned by this library and not freed yet.
+void rpyc_value_free(struct RpycValue *value);
+
+// Calls `module.func(*args, **kwargs)` once and returns the result by value (objects with
+// no value mapping come back as `$ref` tags). `args_json`: a JSON array or NULL;
+// `kwargs_json`: a JSON object or NULL; both may use the tags of `RpycValue`, with their
+// buffers in `buffers[0..nbuffers]`. `timeout_ms` > 0 bounds the wait for the reply
+// (RPYC_STATUS_ERR_TIMEOUT; the connection stays usable).
+//
+// # Safety
+// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; out-pointers NULL or writable.
 int32_t rpyc_conn_call(uint64_t conn,
                        const char *module,
                        const char *func,
                        const char *args_json,
                        const char *kwargs_json,
+                       const struct RpycSlice *buffers,
+                       size_t nbuffers,
                        int64_t timeout_ms,
-                       char **out_json,
+                       struct RpycValue **out_value,
                        struct RpycError **out_err);
 
-// Reads `module.attr`. On success `*out_json` is its value as JSON.
+// Reads `module.attr` by value.
 //
 // # Safety
-// String arguments must be NULL or NUL-terminated; out-pointers NULL or writable.
+// Strings NULL or NUL-terminated; out-pointers NULL or writable.
 int32_t rpyc_conn_getattr(uint64_t conn,
                           const char *module,
                           const char *attr,
                           int64_t timeout_ms,
-                          char **out_json,
+                          struct RpycValue **out_value,
                           struct RpycError **out_err);
+
+// A Ref to module `module` (classic servers).
+//
+// # Safety
+// `module` NULL or NUL-terminated; out-pointers NULL or writable.
+int32_t rpyc_conn_import(uint64_t conn,
+                         const char *module,
+                         uint64_t *out_ref,
+                         struct RpycError **out_err);
+
+// A Ref to the service root (`conn.root`).
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_conn_root(uint64_t conn, uint64_t *out_ref, struct RpycError **out_err);
+
+// The number of live Refs of `conn` (of all connections when `conn` is 0).
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_conn_ref_count(uint64_t conn, uint64_t *out_count, struct RpycError **out_err);
+
+// `getattr(ref, name)` as a new Ref.
+//
+// # Safety
+// `name` NULL or NUL-terminated; out-pointers NULL or writable.
+int32_t rpyc_ref_getattr(uint64_t r,
+                         const char *name,
+                         uint64_t *out_ref,
+                         struct RpycError **out_err);
+
+// `setattr(ref, name, value)`; `value_json` uses the tags of `RpycValue`.
+//
+// # Safety
+// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; `out_err` NULL or writable.
+int32_t rpyc_ref_setattr(uint64_t r,
+                         const char *name,
+                         const char *value_json,
+                         const struct RpycSlice *buffers,
+                         size_t nbuffers,
+                         struct RpycError **out_err);
+
+// `ref(*args, **kwargs)` as a new Ref. Arguments as for rpyc_conn_call; a `$ref` argument
+// is the very object the Ref holds.
+//
+// # Safety
+// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; out-pointers NULL or writable.
+int32_t rpyc_ref_call(uint64_t r,
+                      const char *args_json,
+                      const char *kwargs_json,
+                      const struct RpycSlice *buffers,
+                      size_t nbuffers,
+                      int64_t timeout_ms,
+                      uint64_t *out_ref,
+                      struct RpycError **out_err);
+
+// `ref[key]` as a new Ref; `key_json` uses the tags of `RpycValue`.
+//
+// # Safety
+// `key_json` NULL or NUL-terminated; `buffers` as for RpycSlice; out-pointers NULL or writable.
+int32_t rpyc_ref_getitem(uint64_t r,
+                         const char *key_json,
+                         const struct RpycSlice *buffers,
+                         size_t nbuffers,
+                         uint64_t *out_ref,
+                         struct RpycError **out_err);
+
+// `ref[key] = value`.
+//
+// # Safety
+// Strings NULL or NUL-terminated; `buffers` as for RpycSlice; `out_err` NULL or writable.
+int32_t rpyc_ref_setitem(uint64_t r,
+                         const char *key_json,
+                         const char *value_json,
+                         const struct RpycSlice *buffers,
+                         size_t nbuffers,
+                         struct RpycError **out_err);
+
+// `len(ref)`.
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_ref_len(uint64_t r, uint64_t *out_len, struct RpycError **out_err);
+
+// `repr(ref)`, or `str(ref)` when `as_str` is non-zero. Free `*out_text` with rpyc_free_string.
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_ref_text(uint64_t r, int32_t as_str, char **out_text, struct RpycError **out_err);
+
+// The object a Ref holds, by value (nested objects with no value mapping as new Refs).
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_ref_decode(uint64_t r,
+                        int64_t timeout_ms,
+                        struct RpycValue **out_value,
+                        struct RpycError **out_err);
+
+// `iter(ref)` as a new Ref; step it with rpyc_iter_next.
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_ref_iter(uint64_t r, uint64_t *out_iter, struct RpycError **out_err);
+
+// `next(iterator)` as a new Ref in `*out_item`, or 0 there when the iterator is exhausted.
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_iter_next(uint64_t iter, uint64_t *out_item, struct RpycError **out_err);
+
+// Releases a Ref, so that the server may free the object. A released or unknown Ref gives
+// RPYC_STATUS_ERR_HANDLE. Closing a connection releases all its Refs.
+//
+// # Safety
+// `out_err` NULL or writable.
+int32_t rpyc_ref_release(uint64_t r, struct RpycError **out_err);
 
 // Runs the embedded Python as a program, like `python` with `argv` (argv[0] is the
 // program name): `-c CODE`, `-m MODULE`, a script path, or the REPL. Returns the exit

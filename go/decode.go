@@ -1,0 +1,360 @@
+package rpyc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"strings"
+)
+
+// Python -> Go. A value decodes to these Go values (Value.Interface), or into any Go value
+// they convert to (Value.Decode, Ref.Decode):
+//
+//	None                          nil
+//	bool                          bool
+//	int                           int64, or *big.Int beyond 64 bits
+//	float (NaN, ±Inf too)         float64
+//	str                           string
+//	bytes, bytearray              []byte
+//	numpy.ndarray                 Array (raw buffer; see Array for dtypes)
+//	numpy scalars                 the matching bool, int64 or float64
+//	tuple, list, set              []any
+//	dict with str keys            map[string]any
+//	other dicts                   map[any]any (keys must be comparable in Go)
+//	anything else                 *Ref (the object stays on the server)
+
+// tree decodes tagged JSON into Go values; refs are made with newRef.
+func decodeTree(text []byte, buffers [][]byte, newRef func(uint64) *Ref) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &Error{Code: CodeInternal, Op: "decode", Message: err.Error()}
+	}
+	d := decoder{buffers: buffers, newRef: newRef}
+	return d.value(raw)
+}
+
+type decoder struct {
+	buffers [][]byte
+	newRef  func(uint64) *Ref
+}
+
+func (d *decoder) value(raw any) (any, error) {
+	switch x := raw.(type) {
+	case json.Number:
+		return number(x), nil
+	case []any:
+		for i := range x {
+			v, err := d.value(x[i])
+			if err != nil {
+				return nil, err
+			}
+			x[i] = v
+		}
+		return x, nil
+	case map[string]any:
+		if len(x) == 1 {
+			for k, v := range x {
+				if strings.HasPrefix(k, "$") {
+					return d.tag(k, v)
+				}
+			}
+		}
+		for k := range x {
+			v, err := d.value(x[k])
+			if err != nil {
+				return nil, err
+			}
+			x[k] = v
+		}
+		return x, nil
+	}
+	return raw, nil
+}
+
+func (d *decoder) tag(key string, v any) (any, error) {
+	switch key {
+	case "$float":
+		switch v {
+		case "nan":
+			return math.NaN(), nil
+		case "inf":
+			return math.Inf(1), nil
+		case "-inf":
+			return math.Inf(-1), nil
+		}
+	case "$bytes":
+		if b, ok := d.buffer(v); ok {
+			return bytes.Clone(b), nil
+		}
+	case "$array":
+		if parts, ok := v.([]any); ok && len(parts) == 3 {
+			dtype, _ := parts[0].(string)
+			dims, _ := parts[1].([]any)
+			shape := make([]int, len(dims))
+			for i, n := range dims {
+				num, _ := n.(json.Number)
+				dim, err := num.Int64()
+				if err != nil {
+					return nil, badTag(key, v)
+				}
+				shape[i] = int(dim)
+			}
+			if b, ok := d.buffer(parts[2]); ok {
+				return arrayFromBytes(DType(dtype), shape, b)
+			}
+		}
+	case "$ref":
+		if num, ok := v.(json.Number); ok {
+			if h, err := num.Int64(); err == nil && h > 0 {
+				return d.newRef(uint64(h)), nil
+			}
+		}
+	case "$dict":
+		pairs, ok := v.([]any)
+		if !ok {
+			break
+		}
+		out := make(map[any]any, len(pairs))
+		for _, p := range pairs {
+			kv, ok := p.([]any)
+			if !ok || len(kv) != 2 {
+				return nil, badTag(key, v)
+			}
+			k, err := d.value(kv[0])
+			if err != nil {
+				return nil, err
+			}
+			val, err := d.value(kv[1])
+			if err != nil {
+				return nil, err
+			}
+			if k != nil && !reflect.TypeOf(k).Comparable() {
+				return nil, &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("a dict key of Go type %T cannot be a map key", k)}
+			}
+			out[k] = val
+		}
+		return out, nil
+	}
+	return nil, badTag(key, v)
+}
+
+func (d *decoder) buffer(v any) ([]byte, bool) {
+	num, ok := v.(json.Number)
+	if !ok {
+		return nil, false
+	}
+	i, err := num.Int64()
+	if err != nil || i < 0 || int(i) >= len(d.buffers) {
+		return nil, false
+	}
+	return d.buffers[i], true
+}
+
+func badTag(key string, v any) error {
+	return &Error{Code: CodeInternal, Op: "decode", Message: fmt.Sprintf("malformed %s tag: %v", key, v)}
+}
+
+// number is int64 for integers that fit, *big.Int for larger ones, float64 otherwise.
+func number(x json.Number) any {
+	s := string(x)
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		if b, ok := new(big.Int).SetString(s, 10); ok {
+			return b
+		}
+	}
+	f, _ := x.Float64()
+	return f
+}
+
+// assign stores the decoded value src in dst, converting as encoding/json would.
+func assign(dst reflect.Value, src any) error {
+	if dst.Kind() == reflect.Pointer && dst.Type() != reflect.TypeOf((*Ref)(nil)) && dst.Type() != reflect.TypeOf((*big.Int)(nil)) {
+		if src == nil {
+			dst.SetZero()
+			return nil
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+		}
+		return assign(dst.Elem(), src)
+	}
+	if src == nil {
+		dst.SetZero()
+		return nil
+	}
+	sv := reflect.ValueOf(src)
+	if sv.Type().AssignableTo(dst.Type()) {
+		dst.Set(sv)
+		return nil
+	}
+	switch s := src.(type) {
+	case int64:
+		switch dst.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if dst.OverflowInt(s) {
+				return mismatch(src, dst)
+			}
+			dst.SetInt(s)
+			return nil
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if s < 0 || dst.OverflowUint(uint64(s)) {
+				return mismatch(src, dst)
+			}
+			dst.SetUint(uint64(s))
+			return nil
+		case reflect.Float32, reflect.Float64:
+			dst.SetFloat(float64(s))
+			return nil
+		}
+		if dst.Type() == reflect.TypeOf((*big.Int)(nil)) {
+			dst.Set(reflect.ValueOf(big.NewInt(s)))
+			return nil
+		}
+	case float64:
+		if dst.Kind() == reflect.Float32 || dst.Kind() == reflect.Float64 {
+			dst.SetFloat(s)
+			return nil
+		}
+	case *big.Int:
+		if dst.Kind() == reflect.Uint64 && s.IsUint64() {
+			dst.SetUint(s.Uint64())
+			return nil
+		}
+		if dst.Kind() == reflect.Float64 {
+			f, _ := new(big.Float).SetInt(s).Float64()
+			dst.SetFloat(f)
+			return nil
+		}
+	case string:
+		if dst.Kind() == reflect.String {
+			dst.SetString(s)
+			return nil
+		}
+	case bool:
+		if dst.Kind() == reflect.Bool {
+			dst.SetBool(s)
+			return nil
+		}
+	case Array:
+		return assignArray(dst, s)
+	case []any:
+		return assignSequence(dst, s)
+	case map[string]any:
+		return assignMap(dst, reflect.ValueOf(s))
+	case map[any]any:
+		return assignMap(dst, reflect.ValueOf(s))
+	}
+	return mismatch(src, dst)
+}
+
+func assignArray(dst reflect.Value, a Array) error {
+	data := reflect.ValueOf(a.Data)
+	if data.Type().AssignableTo(dst.Type()) && len(a.Shape) <= 1 {
+		dst.Set(data)
+		return nil
+	}
+	// Nested slices ([][]float64...) from the shape, or any element type that converts.
+	if dst.Kind() != reflect.Slice && dst.Kind() != reflect.Array {
+		return mismatch(a, dst)
+	}
+	return assignSequence(dst, nest(data, a.Shape))
+}
+
+// nest turns flat C-order data into nested []any following shape.
+func nest(data reflect.Value, shape []int) []any {
+	if len(shape) == 0 {
+		return []any{data.Index(0).Interface()}
+	}
+	out := make([]any, shape[0])
+	stride := 1
+	for _, d := range shape[1:] {
+		stride *= d
+	}
+	for i := range out {
+		if len(shape) == 1 {
+			out[i] = data.Index(i).Interface()
+		} else {
+			out[i] = nest(data.Slice(i*stride, (i+1)*stride), shape[1:])
+		}
+	}
+	return out
+}
+
+func assignSequence(dst reflect.Value, items []any) error {
+	switch dst.Kind() {
+	case reflect.Slice:
+		out := reflect.MakeSlice(dst.Type(), len(items), len(items))
+		for i, it := range items {
+			if err := assign(out.Index(i), it); err != nil {
+				return err
+			}
+		}
+		dst.Set(out)
+		return nil
+	case reflect.Array:
+		if dst.Len() != len(items) {
+			return &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("%d items do not fit %s", len(items), dst.Type())}
+		}
+		for i, it := range items {
+			if err := assign(dst.Index(i), it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return mismatch(items, dst)
+}
+
+func assignMap(dst reflect.Value, src reflect.Value) error {
+	switch dst.Kind() {
+	case reflect.Map:
+		out := reflect.MakeMapWithSize(dst.Type(), src.Len())
+		for _, k := range src.MapKeys() {
+			key := reflect.New(dst.Type().Key()).Elem()
+			if err := assign(key, k.Interface()); err != nil {
+				return err
+			}
+			val := reflect.New(dst.Type().Elem()).Elem()
+			if err := assign(val, src.MapIndex(k).Interface()); err != nil {
+				return err
+			}
+			out.SetMapIndex(key, val)
+		}
+		dst.Set(out)
+		return nil
+	case reflect.Struct:
+		for i := range dst.NumField() {
+			f := dst.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == "-" {
+				continue
+			} else if tag != "" {
+				name = tag
+			}
+			for _, k := range src.MapKeys() {
+				if ks, ok := k.Interface().(string); ok && strings.EqualFold(ks, name) {
+					if err := assign(dst.Field(i), src.MapIndex(k).Interface()); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	return mismatch(src.Interface(), dst)
+}
+
+func mismatch(src any, dst reflect.Value) error {
+	return &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("cannot store a %T in a Go %s", src, dst.Type())}
+}

@@ -1,0 +1,256 @@
+package rpyc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Go -> Python. The mapping (see also decode.go for the way back):
+//
+//	nil                          None
+//	bool                         bool
+//	int*, uint*, *big.Int        int (any size)
+//	float32, float64             float, NaN and ±Inf included
+//	string                       str
+//	[]byte                       bytes (by value, one buffer)
+//	Array                        numpy.ndarray (one buffer, no per-element traffic)
+//	*Ref                         the very remote object the Ref holds
+//	slices, arrays               tuple (RPyC passes tuples by value)
+//	maps                         dict (keys mapped the same way)
+//	structs, json.Marshaler      as encoding/json makes them (a dict, usually)
+//	pointers, interfaces         what they point to
+//
+// Channels, functions and complex numbers have no mapping: an *Error with CodeArgument.
+
+// payload is a value on its way to C: tagged JSON plus the buffers its tags index.
+type payload struct {
+	json    bytes.Buffer
+	buffers [][]byte
+	conn    *Conn // Refs must belong to it
+}
+
+func (p *payload) encode(v any) error {
+	return p.value(reflect.ValueOf(v), 0)
+}
+
+const maxDepth = 1000
+
+func (p *payload) value(v reflect.Value, depth int) error {
+	if depth > maxDepth {
+		return encodeError("value nested more than %d levels deep", maxDepth)
+	}
+	if !v.IsValid() {
+		p.json.WriteString("null")
+		return nil
+	}
+	switch x := v.Interface().(type) {
+	case *Ref:
+		return p.ref(x)
+	case Array:
+		return p.array(x)
+	case *Array:
+		if x == nil {
+			p.json.WriteString("null")
+			return nil
+		}
+		return p.array(*x)
+	case *big.Int:
+		if x == nil {
+			p.json.WriteString("null")
+		} else {
+			p.json.WriteString(x.String())
+		}
+		return nil
+	case []byte:
+		p.buffers = append(p.buffers, x)
+		fmt.Fprintf(&p.json, `{"$bytes":%d}`, len(p.buffers)-1)
+		return nil
+	case json.Marshaler:
+		if v.Kind() == reflect.Pointer && v.IsNil() {
+			p.json.WriteString("null")
+			return nil
+		}
+		b, err := x.MarshalJSON()
+		if err != nil {
+			return encodeError("%T: %v", x, err)
+		}
+		p.json.Write(b)
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		p.json.WriteString(strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		p.json.WriteString(strconv.FormatInt(v.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		p.json.WriteString(strconv.FormatUint(v.Uint(), 10))
+	case reflect.Float32, reflect.Float64:
+		p.float(v.Float(), v.Type().Bits())
+	case reflect.String:
+		b, _ := json.Marshal(v.String()) // a string always marshals
+		p.json.Write(b)
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			p.json.WriteString("[]")
+			return nil
+		}
+		p.json.WriteByte('[')
+		for i := range v.Len() {
+			if i > 0 {
+				p.json.WriteByte(',')
+			}
+			if err := p.value(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+		p.json.WriteByte(']')
+	case reflect.Map:
+		return p.mapValue(v, depth)
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			p.json.WriteString("null")
+			return nil
+		}
+		return p.value(v.Elem(), depth+1)
+	case reflect.Struct:
+		b, err := json.Marshal(v.Interface())
+		if err != nil {
+			return encodeError("%s: %v", v.Type(), err)
+		}
+		p.json.Write(b)
+	default:
+		return encodeError("a Go %s has no Python mapping", v.Type())
+	}
+	return nil
+}
+
+func (p *payload) float(f float64, bits int) {
+	switch {
+	case math.IsNaN(f):
+		p.json.WriteString(`{"$float":"nan"}`)
+	case math.IsInf(f, 1):
+		p.json.WriteString(`{"$float":"inf"}`)
+	case math.IsInf(f, -1):
+		p.json.WriteString(`{"$float":"-inf"}`)
+	default:
+		s := strconv.FormatFloat(f, 'g', -1, bits)
+		if !strings.ContainsAny(s, ".eE") {
+			s += ".0" // stays a float in Python
+		}
+		p.json.WriteString(s)
+	}
+}
+
+func (p *payload) ref(r *Ref) error {
+	if r == nil {
+		p.json.WriteString("null")
+		return nil
+	}
+	h := r.handle.Load()
+	if h == 0 {
+		return &Error{Code: CodeHandle, Op: "encode", Message: "a closed Ref was passed as an argument"}
+	}
+	if p.conn != nil && r.conn != p.conn {
+		return encodeError("a Ref of another connection was passed as an argument")
+	}
+	fmt.Fprintf(&p.json, `{"$ref":%d}`, h)
+	return nil
+}
+
+func (p *payload) array(a Array) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	if !littleEndian {
+		return encodeError("arrays need a little-endian machine")
+	}
+	p.buffers = append(p.buffers, a.rawBytes())
+	shape, _ := json.Marshal(a.Shape)
+	fmt.Fprintf(&p.json, `{"$array":[%q,%s,%d]}`, a.DType, shape, len(p.buffers)-1)
+	return nil
+}
+
+// mapValue writes a dict: a JSON object when every key is a string not starting with "$",
+// else {"$dict": [[k, v], ...]}. Keys are sorted, so the JSON is deterministic.
+func (p *payload) mapValue(v reflect.Value, depth int) error {
+	keys := v.MapKeys()
+	plain := v.Type().Key().Kind() == reflect.String
+	for _, k := range keys {
+		plain = plain && !strings.HasPrefix(k.String(), "$")
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	if plain {
+		p.json.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				p.json.WriteByte(',')
+			}
+			b, _ := json.Marshal(k.String())
+			p.json.Write(b)
+			p.json.WriteByte(':')
+			if err := p.value(v.MapIndex(k), depth+1); err != nil {
+				return err
+			}
+		}
+		p.json.WriteByte('}')
+		return nil
+	}
+	p.json.WriteString(`{"$dict":[`)
+	for i, k := range keys {
+		if i > 0 {
+			p.json.WriteByte(',')
+		}
+		p.json.WriteByte('[')
+		if err := p.value(k, depth+1); err != nil {
+			return err
+		}
+		p.json.WriteByte(',')
+		if err := p.value(v.MapIndex(k), depth+1); err != nil {
+			return err
+		}
+		p.json.WriteByte(']')
+	}
+	p.json.WriteString("]}")
+	return nil
+}
+
+func encodeError(format string, args ...any) error {
+	return &Error{Code: CodeArgument, Op: "encode", Message: fmt.Sprintf(format, args...)}
+}
+
+// encodeCall makes the payload of a call: args as a JSON array, kwargs as an object
+// ("" for none), sharing one buffer list.
+func encodeCall(conn *Conn, args []any, kwargs map[string]any) (argsJSON, kwargsJSON string, buffers [][]byte, err error) {
+	p := &payload{conn: conn}
+	if args == nil {
+		args = []any{}
+	}
+	if err := p.encode(args); err != nil {
+		return "", "", nil, err
+	}
+	argsJSON = p.json.String()
+	if len(kwargs) > 0 {
+		p.json.Reset()
+		if err := p.encode(kwargs); err != nil {
+			return "", "", nil, err
+		}
+		kwargsJSON = p.json.String()
+	}
+	return argsJSON, kwargsJSON, p.buffers, nil
+}
+
+// encodeOne makes the payload of a single value (a key, an attribute value).
+func encodeOne(conn *Conn, v any) (string, [][]byte, error) {
+	p := &payload{conn: conn}
+	if err := p.encode(v); err != nil {
+		return "", nil, err
+	}
+	return p.json.String(), p.buffers, nil
+}

@@ -1,0 +1,290 @@
+"""The Python half of rpyc-bridge: what src/bridge.rs calls.
+
+Every function takes and returns plain values (ints, str, bytes, tuples) and raises on
+failure; `describe_error` turns an exception into (code, type, message, traceback) for the
+C side. Values cross as tagged JSON plus byte buffers: see codec.py.
+"""
+
+import itertools
+import json
+import sys
+
+import rpyc
+
+from . import codec
+from .connection import Connection, require_classic, resolve_objects
+from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_HANDLE, describe_error  # noqa: F401
+from .refs import Refs
+
+_conns = {}
+_handles = itertools.count(1)
+_default = 0
+_refs = Refs()
+
+
+def _conn(handle):
+    try:
+        return _conns[handle]
+    except (KeyError, TypeError):
+        raise BridgeError(ERR_HANDLE, "unknown connection handle %r (closed, or never opened)" % (handle,)) from None
+
+
+def _timeout(timeout_ms):
+    return None if timeout_ms <= 0 else timeout_ms / 1000.0
+
+
+def _args(handle, args_json, kwargs_json, buffers):
+    """Decodes call arguments: (args tuple, kwargs dict, wired)."""
+    refs = _RefsOf(handle)
+    wire = _conn(handle).classic
+    args, wired_a = codec.decode(args_json, buffers, refs, "args_json", wire, expect=list)
+    kwargs, wired_k = codec.decode(kwargs_json, buffers, refs, "kwargs_json", wire, expect=dict)
+    if type(kwargs) is tuple:
+        kwargs = dict(kwargs[1])  # the keywords themselves, from their wire form; values stay wired
+    return args or (), kwargs or {}, wired_a or wired_k
+
+
+def _value(handle, text, buffers, what):
+    """A single value (a key, an attribute value), wired for classic servers."""
+    return codec.decode(text, buffers, _RefsOf(handle), what, _conn(handle).classic)
+
+
+class _RefsOf:
+    """The ref table as seen by one connection: a Ref of another connection is refused."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def get(self, ref):
+        conn_handle, obj = _refs.entry(ref)
+        if conn_handle != self.handle:
+            raise BridgeError(ERR_ARGUMENT, "Ref %d belongs to another connection" % ref)
+        return obj
+
+
+def _reply(handle, reply, plain=False):
+    """The server's (json, buffers, objects) -> (json, buffers) with objects as new Refs.
+    `plain` (the seed API) wants JSON alone: bytes, arrays and objects are an error."""
+    text, bufs, objs = reply
+    if plain and (bufs or objs):
+        raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API"
+                          % ("remote objects" if objs else "bytes or arrays"))
+    return resolve_objects(text, objs, lambda o: _refs.add(handle, o)), list(bufs)
+
+
+def _local(handle, value):
+    text, bufs = codec.encode_local(value, _refs, handle)
+    return text, bufs
+
+
+# ---- connections --------------------------------------------------------------------------
+
+def open_conn(host, port, options_json):
+    if not 0 < port < 65536:
+        raise BridgeError(ERR_ARGUMENT, "port %d is out of range" % port)
+    try:
+        options = json.loads(options_json) if options_json else {}
+    except ValueError as err:
+        raise BridgeError(ERR_ARGUMENT, "options_json is not valid JSON: %s" % err) from None
+    if not isinstance(options, dict):
+        raise BridgeError(ERR_ARGUMENT, "options_json must be a JSON object")
+    conn = Connection(host, port, options)
+    handle = next(_handles)
+    _conns[handle] = conn
+    return handle
+
+
+def close_conn(handle):
+    conn = _conns.pop(handle, None)
+    if conn is None:
+        raise BridgeError(ERR_HANDLE, "unknown connection handle %d (closed, or never opened)" % handle)
+    _refs.release_conn(handle)
+    conn.close()
+
+
+def is_connected(handle):
+    conn = _conns.get(handle)
+    return conn is not None and not conn.conn.closed
+
+
+def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plain=False):
+    conn = _conn(handle)
+    args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
+    with conn.lock:
+        if conn.classic:
+            # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
+            reply = conn.request(conn.helpers["call"], (module, func, args, tuple(kwargs.items()), arrays),
+                                 _timeout(timeout_ms))
+            return _reply(handle, reply, plain)
+        if module not in ("", "root"):
+            raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: call the exposed methods of its root "
+                              "(module \"root\"), not of module %r" % (conn.address, module))
+        fn = getattr(conn.conn.root, func)
+        return _local(handle, conn.request(lambda: fn(*args, **kwargs), (), None))
+
+
+def getattr_(handle, module, attr, timeout_ms, plain=False):
+    conn = _conn(handle)
+    with conn.lock:
+        if conn.classic:
+            return _reply(handle, conn.request(conn.helpers["getattr"], (module, attr), _timeout(timeout_ms)), plain)
+        if module not in ("", "root"):
+            raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: only attributes of its root "
+                              "(module \"root\") can be read" % conn.address)
+        conn.check_open()
+        return _local(handle, getattr(conn.conn.root, attr))
+
+
+def import_module(handle, module):
+    conn = _conn(handle)
+    require_classic(conn, "import")
+    with conn.lock:
+        return _refs.add(handle, conn.request(conn.helpers["import"], (module,), None))
+
+
+def root(handle):
+    conn = _conn(handle)
+    with conn.lock:
+        conn.check_open()
+        return _refs.add(handle, conn.conn.root)
+
+
+def ref_count(handle):
+    return _refs.count(handle if handle else None)
+
+
+# ---- Refs ----------------------------------------------------------------------------------
+
+def _ref(ref):
+    handle, obj = _refs.entry(ref)
+    return handle, _conn(handle), obj
+
+
+def ref_getattr(ref, name):
+    handle, conn, obj = _ref(ref)
+    with conn.lock:
+        return _refs.add(handle, getattr(obj, name))
+
+
+def ref_setattr(ref, name, value_json, buffers):
+    handle, conn, obj = _ref(ref)
+    value, arrays = _value(handle, value_json, buffers, "value_json")
+    with conn.lock:
+        if arrays:
+            conn.request(conn.helpers["set_attr"], (obj, name, value), None)
+        else:
+            setattr(obj, name, value)
+
+
+def ref_call(ref, args_json, kwargs_json, buffers, timeout_ms):
+    handle, conn, obj = _ref(ref)
+    args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
+    with conn.lock:
+        if conn.classic:
+            result = conn.request(conn.helpers["call_object"], (obj, args, tuple(kwargs.items()), arrays),
+                                  _timeout(timeout_ms))
+        else:
+            result = conn.request(lambda: obj(*args, **kwargs), (), None)
+        return _refs.add(handle, result)
+
+
+def ref_getitem(ref, key_json, buffers):
+    handle, conn, obj = _ref(ref)
+    key, _ = _value(handle, key_json, buffers, "key_json")
+    with conn.lock:
+        return _refs.add(handle, obj[key])
+
+
+def ref_setitem(ref, key_json, value_json, buffers):
+    handle, conn, obj = _ref(ref)
+    key, key_wired = _value(handle, key_json, buffers, "key_json")
+    value, arrays = _value(handle, value_json, buffers, "value_json")
+    arrays = arrays or key_wired
+    with conn.lock:
+        if arrays:
+            conn.request(conn.helpers["set_item"], (obj, key, value), None)
+        else:
+            obj[key] = value
+
+
+def ref_len(ref):
+    _, conn, obj = _ref(ref)
+    with conn.lock:
+        return len(obj)
+
+
+def ref_repr(ref):
+    _, conn, obj = _ref(ref)
+    with conn.lock:
+        return repr(obj)
+
+
+def ref_str(ref):
+    _, conn, obj = _ref(ref)
+    with conn.lock:
+        return str(obj)
+
+
+def ref_decode(ref, timeout_ms):
+    handle, conn, obj = _ref(ref)
+    with conn.lock:
+        if conn.classic and isinstance(obj, rpyc.BaseNetref):
+            return _reply(handle, conn.request(conn.helpers["encode"], (obj,), _timeout(timeout_ms)))
+        return _local(handle, obj)
+
+
+def ref_iter(ref):
+    handle, conn, obj = _ref(ref)
+    with conn.lock:
+        return _refs.add(handle, iter(obj))
+
+
+def iter_next(ref):
+    """The next item as a new Ref, or 0 when the iterator is exhausted."""
+    handle, conn, obj = _ref(ref)
+    with conn.lock:
+        try:
+            item = next(obj)
+        except StopIteration:
+            return 0
+        return _refs.add(handle, item)
+
+
+def ref_release(ref):
+    _refs.release(ref)
+
+
+# ---- the seed's single default connection -----------------------------------------------
+
+def default_connect(host, port):
+    global _default
+    default_disconnect()
+    _default = open_conn(host, port, None)
+
+
+def default_disconnect():
+    global _default
+    handle, _default = _default, 0
+    if handle:
+        close_conn(handle)
+
+
+def default_handle():
+    if not _default:
+        raise BridgeError(ERR_CLOSED, "not connected: call rpyc_connect first")
+    return _default
+
+
+def info():
+    flags = sys.flags
+    return json.dumps({
+        "python_version": sys.version,
+        "rpyc_version": rpyc.__version__,
+        "builtin_modules": sorted(sys.builtin_module_names),
+        "path": sys.path,
+        "isolated": bool(flags.isolated),
+        "ignore_environment": bool(flags.ignore_environment),
+        "no_site": bool(flags.no_site),
+        "utf8_mode": bool(flags.utf8_mode),
+        "dont_write_bytecode": bool(sys.dont_write_bytecode),
+    })

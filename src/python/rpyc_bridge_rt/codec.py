@@ -1,0 +1,165 @@
+"""The client side of the value mapping: tagged JSON plus out-of-band byte buffers.
+
+Go -> Python (`decode`): JSON null, bool, numbers, strings as themselves; arrays as tuples
+(RPyC passes tuples by value, lists by reference); objects as dicts. For classic servers,
+dicts and arrays travel in a "wire" form, plain tuples that RPyC sends by value, which the
+server's helper turns back into dicts and numpy arrays (server_side.py). Tags, objects with a
+single "$" key:
+    {"$float": "nan"|"inf"|"-inf"}      non-finite floats
+    {"$bytes": i}                      bytes, buffers[i]
+    {"$array": [dtype, [shape], i]}    a numpy array made on the server from buffers[i]
+    {"$ref": id}                       the object a Ref holds
+    {"$dict": [[k, v], ...]}           a dict with non-string or "$" keys
+
+Python -> Go (`encode`, and the server's encoder in server_side.py): the same tags, plus
+lists/tuples/sets as arrays, and anything else as {"$ref": id} (a new Ref).
+"""
+
+import json
+import math
+
+from rpyc.core.netref import BaseNetref
+
+from .errors import BridgeError, ERR_ARGUMENT
+
+# numpy dtypes that travel as raw buffers (little-endian, C order), by their Go names.
+ARRAY_DTYPES = {"float64": "<f8", "float32": "<f4", "int64": "<i8", "int32": "<i4", "uint8": "|u1"}
+
+
+ARRAY_MARK = "\x00rpyc-bridge-array"
+DICT_MARK = "\x00rpyc-bridge-dict"
+
+
+class ArrayArg:
+    """An array argument on its way to the server, where it becomes a numpy.ndarray."""
+
+    __slots__ = ("dtype", "shape", "data")
+
+    def __init__(self, dtype, shape, data):
+        self.dtype, self.shape, self.data = dtype, shape, data
+
+
+def decode(text, buffers, refs, what, wire, expect=None):
+    """Go's tagged JSON -> Python values. With `wire` (classic servers), dicts and arrays
+    take their wire form. `expect` (list or dict) is the required top-level JSON type.
+    Returns (value, wired): whether anything took its wire form."""
+    state = {"arrays": False, "wired": False}
+
+    def hook(obj):
+        if len(obj) == 1:
+            ((key, val),) = obj.items()
+            if key.startswith("$"):
+                return _tag(key, val, buffers, refs, state)
+        return obj
+
+    try:
+        value = json.loads(text, object_hook=hook) if text else None
+    except ValueError as err:
+        raise BridgeError(ERR_ARGUMENT, "%s is not valid JSON: %s" % (what, err)) from None
+    if expect is not None and value is not None and type(value) is not expect:
+        raise BridgeError(ERR_ARGUMENT, "%s must be a JSON %s, not %s"
+                          % (what, "array" if expect is list else "object", type(value).__name__))
+    if state["arrays"] and not wire:
+        raise BridgeError(ERR_ARGUMENT, "array arguments need a classic server (numpy is made there)")
+    return _Converter(wire, state).value(value), state["wired"]
+
+
+def _tag(key, val, buffers, refs, state):
+    if key == "$float":
+        if val not in ("nan", "inf", "-inf"):
+            raise BridgeError(ERR_ARGUMENT, "bad $float value %r" % (val,))
+        return float(val)
+    if key == "$bytes":
+        return bytes(_buffer(buffers, val))
+    if key == "$array":
+        dtype, shape, index = val
+        if dtype not in ARRAY_DTYPES:
+            raise BridgeError(ERR_ARGUMENT, "array dtype %r is not one of %s" % (dtype, ", ".join(ARRAY_DTYPES)))
+        data = bytes(_buffer(buffers, index))
+        count = 1
+        for n in shape:
+            count *= n
+        if count * int(ARRAY_DTYPES[dtype][2:]) != len(data):
+            raise BridgeError(ERR_ARGUMENT, "array of shape %s and dtype %s needs %d bytes, got %d"
+                              % (list(shape), dtype, count * int(ARRAY_DTYPES[dtype][2:]), len(data)))
+        state["arrays"] = True
+        return ArrayArg(ARRAY_DTYPES[dtype], tuple(shape), data)
+    if key == "$ref":
+        return refs.get(val)
+    if key == "$dict":
+        return _Pairs(val)
+    raise BridgeError(ERR_ARGUMENT, "unknown tag %r" % key)
+
+
+class _Pairs(list):
+    """A $dict's pairs, made into a dict (or its wire form) by _Converter."""
+
+
+def _buffer(buffers, index):
+    if not isinstance(index, int) or not 0 <= index < len(buffers):
+        raise BridgeError(ERR_ARGUMENT, "buffer index %r out of range (%d buffers)" % (index, len(buffers)))
+    return buffers[index]
+
+
+class _Converter:
+    """JSON arrays become tuples; dicts and arrays their wire form when `wire`."""
+
+    def __init__(self, wire, state):
+        self.wire, self.state = wire, state
+
+    def value(self, v):
+        t = type(v)
+        if t is list:
+            return tuple(self.value(x) for x in v)
+        if t is dict:
+            return self.dict((k, self.value(x)) for k, x in v.items())
+        if t is _Pairs:
+            return self.dict((self.value(k), self.value(x)) for k, x in v)
+        if t is ArrayArg:
+            self.state["wired"] = True
+            # A tuple of plain values: RPyC sends it by value, bytes and all, in one message.
+            return (ARRAY_MARK, v.dtype, v.shape, v.data)
+        return v
+
+    def dict(self, pairs):
+        if not self.wire:
+            return dict(pairs)
+        self.state["wired"] = True
+        return (DICT_MARK, tuple(pairs))
+
+
+def encode_local(value, refs, conn_handle):
+    """Encodes a local (by-value) Python value for Go: (json_text, buffers)."""
+    buffers = []
+    return json.dumps(_enc(value, buffers, refs, conn_handle), separators=(",", ":")), buffers
+
+
+def _enc(o, buffers, refs, conn_handle):
+    t = type(o)
+    if o is None or t is bool or t is str or t is int:
+        return o
+    if t is float:
+        if math.isfinite(o):
+            return o
+        return {"$float": "nan" if o != o else ("inf" if o > 0 else "-inf")}
+    if t in (tuple, list, set, frozenset):
+        return [_enc(v, buffers, refs, conn_handle) for v in o]
+    if t is dict:
+        if all(type(k) is str and not k.startswith("$") for k in o):
+            return {k: _enc(v, buffers, refs, conn_handle) for k, v in o.items()}
+        return {"$dict": [[_enc(k, buffers, refs, conn_handle), _enc(v, buffers, refs, conn_handle)] for k, v in o.items()]}
+    if t in (bytes, bytearray):
+        buffers.append(bytes(o))
+        return {"$bytes": len(buffers) - 1}
+    if isinstance(o, BaseNetref):
+        # Custom services have no server-side helper: remote lists, tuples, sets and dicts
+        # are fetched element by element through the special methods RPyC always allows.
+        kind = object.__getattribute__(o, "____id_pack__")[0]
+        if kind in _SEQUENCES:
+            return [_enc(v, buffers, refs, conn_handle) for v in o]
+        if kind == "builtins.dict":
+            return _enc({k: o[k] for k in o}, buffers, refs, conn_handle)
+    return {"$ref": refs.add(conn_handle, o)}
+
+
+_SEQUENCES = ("builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset")

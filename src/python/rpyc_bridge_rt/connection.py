@@ -1,0 +1,101 @@
+"""One RPyC connection and the operations on it.
+
+A connection is used by one operation at a time (`lock`, whose acquire releases the GIL
+while it waits); the socket layer releases the GIL while waiting on the network, so
+operations on different connections overlap.
+"""
+
+import json
+import socket
+import threading
+
+import rpyc
+from rpyc.core.async_ import AsyncResultTimeout
+from rpyc.core.netref import BaseNetref
+from rpyc.core.service import ClassicClient, VoidService
+from rpyc.core.stream import SocketStream
+from rpyc.utils.factory import connect_stream
+
+from . import server_side
+from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+class Connection:
+    def __init__(self, host, port, options):
+        service_kind = options.get("service", "classic")
+        if service_kind not in ("classic", "service"):
+            raise BridgeError(ERR_ARGUMENT, "option service must be \"classic\" or \"service\", not %r" % (service_kind,))
+        config = {"sync_request_timeout": options.get("sync_request_timeout")}
+        if "allow_public_attrs" in options:
+            config["allow_public_attrs"] = bool(options["allow_public_attrs"])
+        timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        self.address = "%s:%d" % (host, port)
+        try:
+            stream = SocketStream.connect(host, port, timeout=timeout, keepalive=bool(options.get("keepalive", False)))
+        except (OSError, socket.timeout) as err:
+            raise BridgeError(ERR_CONNECT, "cannot connect to %s: %s" % (self.address, err)) from None
+        service = ClassicClient if service_kind == "classic" else VoidService
+        try:
+            self.conn = connect_stream(stream, service, config)
+        except Exception as err:
+            stream.close()
+            raise BridgeError(ERR_CONNECT, "%s did not complete the RPyC handshake: %s: %s"
+                              % (self.address, type(err).__name__, err)) from None
+        self.lock = threading.Lock()
+        self.helpers = None
+        if service_kind == "classic":
+            try:
+                self.conn.execute(server_side.SOURCE)
+                helpers = self.conn.namespace["_rpyc_bridge"]
+                # Fetched once: each later use is a single round trip.
+                self.helpers = {name: helpers[name] for name in
+                                ("call", "getattr", "encode", "call_object", "set_item", "set_attr", "import")}
+            except Exception as err:
+                self.conn.close()
+                raise BridgeError(ERR_CONNECT, "%s is not a classic RPyC server (%s: %s); dial it as a custom "
+                                  "service instead" % (self.address, type(err).__name__, err)) from None
+
+    @property
+    def classic(self):
+        return self.helpers is not None
+
+    def check_open(self):
+        if self.conn.closed:
+            raise BridgeError(ERR_CLOSED, "the connection to %s is closed" % self.address)
+
+    def request(self, fn, args, timeout):
+        """Calls `fn(*args)` once, a netref call when `fn` is remote; `timeout` (seconds or
+        None) bounds the wait for the reply, and the connection stays usable after it."""
+        self.check_open()
+        if timeout is None or not isinstance(fn, BaseNetref):
+            return fn(*args)
+        result = rpyc.async_(fn)(*args)
+        result.set_expiry(timeout)
+        try:
+            return result.value
+        except AsyncResultTimeout:
+            raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (self.address, timeout)) from None
+
+    def close(self):
+        with self.lock:
+            self.conn.close()
+
+
+def require_classic(conn, what):
+    if not conn.classic:
+        raise BridgeError(ERR_ARGUMENT, "%s needs a classic server; %s serves a custom service" % (what, conn.address))
+
+
+def resolve_objects(text, objs, add_ref):
+    """Replaces the server's {"$obj": i} placeholders with new Refs."""
+    if not objs:
+        return text
+
+    def hook(obj):
+        if len(obj) == 1 and "$obj" in obj:
+            return {"$ref": add_ref(objs[obj["$obj"]])}
+        return obj
+
+    return json.dumps(json.loads(text, object_hook=hook), separators=(",", ":"))
