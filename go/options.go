@@ -14,6 +14,7 @@ type dialOptions struct {
 	SyncRequestTimeout *float64 `json:"sync_request_timeout,omitempty"`
 	AllowPublicAttrs   *bool    `json:"allow_public_attrs,omitempty"`
 	KeepAlive          bool     `json:"keepalive,omitempty"`
+	Compress           bool     `json:"compress,omitempty"`
 }
 
 func (o *dialOptions) json() string {
@@ -44,3 +45,8 @@ func WithAllowPublicAttrs(allow bool) DialOption {
 
 // WithKeepAlive turns on TCP keepalive.
 func WithKeepAlive() DialOption { return func(o *dialOptions) { o.KeepAlive = true } }
+
+// WithCompression compresses what this client sends (zlib, frames over 3 kB), as RPyC does
+// by default. The bridge leaves it off: numeric payloads barely compress, and compressing
+// 8 MB costs tens of milliseconds at each end. Turn it on for slow links and text-heavy data.
+func WithCompression() DialOption { return func(o *dialOptions) { o.Compress = true } }

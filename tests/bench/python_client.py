@@ -1,33 +1,48 @@
-"""Baseline for the call-latency benchmark: a plain Python rpyc client against the same server.
+"""Baselines for rpyc-bench: a plain Python rpyc client against the same server.
 
-Usage: python python_client.py HOST PORT N
-Prints JSON: microseconds per math.sqrt(16) call, naive (module and function looked up on
-every call, as `conn.modules.math.sqrt(16)` does) and with the function netref cached.
+Usage: python python_client.py HOST PORT latency N
+         microseconds per math.sqrt(16): naive (`conn.modules.math.sqrt(16)`, module and
+         function looked up on every call) and with the function netref cached
+       python python_client.py HOST PORT sum_bytes N COUNT [nocompress]
+         milliseconds per numpy.sum of COUNT float64 sent as one bytes object (the best a
+         Python client can do: one round trip, bytes by value, numpy.frombuffer there);
+         with nocompress, RPyC's zlib compression of what the client sends is off
+Prints JSON.
 """
 
 import json
+import struct
 import sys
 import time
 
 import rpyc
 
 
-def per_call_us(fn, n):
-    for _ in range(min(200, n)):
+def per_call(fn, n, warmup=200):
+    for _ in range(min(warmup, n)):
         fn()
     start = time.perf_counter()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.perf_counter() - start) / n
 
 
 def main():
-    host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    host, port, mode, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     conn = rpyc.classic.connect(host, port)
-    sqrt = conn.modules.math.sqrt
-    naive = per_call_us(lambda: conn.modules.math.sqrt(16), n)
-    cached = per_call_us(lambda: sqrt(16), n)
-    print(json.dumps({"naive_us": naive, "cached_us": cached}))
+    if mode == "latency":
+        sqrt = conn.modules.math.sqrt
+        naive = per_call(lambda: conn.modules.math.sqrt(16), n)
+        cached = per_call(lambda: sqrt(16), n)
+        print(json.dumps({"naive_us": naive * 1e6, "cached_us": cached * 1e6}))
+    elif mode == "sum_bytes":
+        count = int(sys.argv[5])
+        if sys.argv[6:] == ["nocompress"]:
+            conn._channel.compress = False
+        data = struct.pack("<%dd" % count, *(float(i % 1000) for i in range(count)))
+        conn.execute("import numpy\ndef _sum_bytes(b): return float(numpy.frombuffer(b).sum())")
+        sum_bytes = conn.namespace["_sum_bytes"]
+        print(json.dumps({"ms": per_call(lambda: sum_bytes(data), n, warmup=2) * 1e3}))
 
 
 if __name__ == "__main__":

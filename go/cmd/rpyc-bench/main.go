@@ -40,11 +40,33 @@ func main() {
 		NaiveUS  float64 `json:"naive_us"`
 		CachedUS float64 `json:"cached_us"`
 	}
-	out, err := exec.Command(*serverPython, "tests/bench/python_client.py", host, port, fmt.Sprint(*calls)).Output()
+	out, err := exec.Command(*serverPython, "tests/bench/python_client.py", host, port, "latency", fmt.Sprint(*calls)).Output()
 	must(err, "python baseline")
 	must(json.Unmarshal(out, &base), "python baseline output")
 	t.row("call latency math.sqrt(16), µs (vs Python rpyc, naive)", ours, base.NaiveUS)
 	t.row("call latency math.sqrt(16), µs (vs Python rpyc, cached netref)", ours, base.CachedUS)
+
+	// 1M float64 to numpy.sum: as an Array (raw bytes), beside a Python client that sends
+	// bytes, and beside the JSON path (a []float64 argument becomes a tuple of floats).
+	const count = 1_000_000
+	data := make([]float64, count)
+	for i := range data {
+		data[i] = float64(i % 1000)
+	}
+	var sumBase struct {
+		MS float64 `json:"ms"`
+	}
+	out, err = exec.Command(*serverPython, "tests/bench/python_client.py", host, port, "sum_bytes", "20", fmt.Sprint(count)).Output()
+	must(err, "python sum baseline")
+	must(json.Unmarshal(out, &sumBase), "python sum baseline output")
+	arrayMS := sumMS(*addr, func() any { a, _ := rpyc.NewArray(data); return a }(), 20)
+	t.row("1M float64 to numpy.sum as Array, ms (vs Python client sending bytes)", arrayMS, sumBase.MS)
+	out, err = exec.Command(*serverPython, "tests/bench/python_client.py", host, port, "sum_bytes", "20", fmt.Sprint(count), "nocompress").Output()
+	must(err, "python sum baseline")
+	must(json.Unmarshal(out, &sumBase), "python sum baseline output")
+	t.row("  same, vs that client with RPyC's compression off too", arrayMS, sumBase.MS)
+	jsonMS := sumMS(*addr, data, 3)
+	t.row("1M float64 to numpy.sum as Array, ms (vs the JSON path: []float64)", arrayMS, jsonMS)
 
 	self, _ := os.Executable()
 	stockPrelude := fmt.Sprintf("import sys; sys.path.insert(0, %q); ", *wheels)
@@ -77,6 +99,30 @@ func latency(addr string, n int) float64 {
 		}
 	}
 	return float64(time.Since(start).Microseconds()) / float64(n)
+}
+
+// sumMS is the mean ms per numpy.sum(arg) call.
+func sumMS(addr string, arg any, n int) float64 {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	const want = 499_500_000 // sum of i % 1000 over 1M
+	check := func() {
+		v, err := conn.Call(ctx, "numpy", "sum", arg)
+		must(err, "numpy.sum")
+		var got float64
+		must(v.Decode(&got), "numpy.sum result")
+		if got != want {
+			must(fmt.Errorf("got %v, want %v", got, want), "numpy.sum result")
+		}
+	}
+	check()
+	start := time.Now()
+	for range n {
+		check()
+	}
+	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
 }
 
 // firstResult is what "exec to first result" times: start, dial, one call, print.

@@ -63,8 +63,11 @@ class _RefsOf:
 
 
 def _reply(handle, reply, plain=False):
-    """The server's (json, buffers, objects) -> (json, buffers) with objects as new Refs.
-    `plain` (the seed API) wants JSON alone: bytes, arrays and objects are an error."""
+    """The server's (json, buffers, objects), or its JSON alone, -> (json, buffers) with
+    objects as new Refs. `plain` (the seed API) wants JSON alone: bytes, arrays and objects
+    are an error."""
+    if type(reply) is str:
+        return reply, []
     text, bufs, objs = reply
     if plain and (bufs or objs):
         raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API"
@@ -112,15 +115,36 @@ def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plai
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
     with conn.lock:
         if conn.classic:
-            # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
-            reply = conn.request(conn.helpers["call"], (module, func, args, tuple(kwargs.items()), arrays),
-                                 _timeout(timeout_ms))
-            return _reply(handle, reply, plain)
+            return _classic_call(handle, conn, module, func, args, kwargs, arrays, _timeout(timeout_ms), plain)
         if module not in ("", "root"):
             raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: call the exposed methods of its root "
                               "(module \"root\"), not of module %r" % (conn.address, module))
         fn = getattr(conn.conn.root, func)
         return _local(handle, conn.request(lambda: fn(*args, **kwargs), (), None))
+
+
+def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plain):
+    """One round trip: straight to the function's netref when its results come by value,
+    else through the server's helper, which also encodes what RPyC would send as netrefs."""
+    key = (module, func)
+    fn = conn.functions.get(key)
+    if fn is not None and not wired:
+        result = conn.request(fn, args, timeout, kwargs)
+        if not _holds_netref(result):
+            return _local(handle, result)
+        del conn.functions[key]  # this one returns objects: the helper encodes them from now on
+        return _reply(handle, conn.request(conn.helpers["encode"], (result,), timeout), plain)
+    # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
+    reply = conn.request(conn.helpers["call"], (module, func, args, tuple(kwargs.items()), wired), timeout)
+    if type(reply) is str and not wired:
+        conn.functions[key] = conn.helpers["resolve"](module, func)
+    return _reply(handle, reply, plain)
+
+
+def _holds_netref(value):
+    if isinstance(value, rpyc.BaseNetref):
+        return True
+    return type(value) is tuple and any(_holds_netref(v) for v in value)
 
 
 def getattr_(handle, module, attr, timeout_ms, plain=False):

@@ -43,6 +43,17 @@ def decode(text, buffers, refs, what, wire, expect=None):
     """Go's tagged JSON -> Python values. With `wire` (classic servers), dicts and arrays
     take their wire form. `expect` (list or dict) is the required top-level JSON type.
     Returns (value, wired): whether anything took its wire form."""
+    if text and "{" not in text:
+        # No objects, so no tags and no dicts: the common case of plain arguments.
+        try:
+            value = json.loads(text)
+        except ValueError as err:
+            raise BridgeError(ERR_ARGUMENT, "%s is not valid JSON: %s" % (what, err)) from None
+        if expect is not None and type(value) is not expect:
+            raise BridgeError(ERR_ARGUMENT, "%s must be a JSON %s, not %s"
+                              % (what, "array" if expect is list else "object", type(value).__name__))
+        return _plain_tuples(value), False
+
     state = {"arrays": False, "wired": False}
 
     def hook(obj):
@@ -101,6 +112,12 @@ def _buffer(buffers, index):
     return buffers[index]
 
 
+def _plain_tuples(v):
+    if type(v) is list:
+        return tuple(_plain_tuples(x) for x in v)
+    return v
+
+
 class _Converter:
     """JSON arrays become tuples; dicts and arrays their wire form when `wire`."""
 
@@ -130,6 +147,9 @@ class _Converter:
 
 def encode_local(value, refs, conn_handle):
     """Encodes a local (by-value) Python value for Go: (json_text, buffers)."""
+    t = type(value)
+    if t is int or t is str or value is None or t is bool or (t is float and math.isfinite(value)):
+        return json.dumps(value), []
     buffers = []
     return json.dumps(_enc(value, buffers, refs, conn_handle), separators=(",", ":")), buffers
 

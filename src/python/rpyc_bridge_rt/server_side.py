@@ -82,9 +82,11 @@ def _rpyc_bridge_install():
         return {"$array": [WIRE_DTYPES[wire], list(a.shape), len(bufs) - 1]}
 
     def encode(o):
+        """(json, buffers, objects); just the JSON text when the value is one RPyC would
+        have sent by value anyway, which tells the client it may call the function directly."""
         t = type(o)
         if t is int or t is str or o is None or t is bool or (t is float and math.isfinite(o)):
-            return json.dumps(o), (), ()
+            return json.dumps(o)
         bufs, objs = [], []
         text = json.dumps(enc(o, bufs, objs), separators=(",", ":"))
         return text, tuple(bufs), tuple(objs)
@@ -110,7 +112,8 @@ def _rpyc_bridge_install():
         setattr(obj, name, unwire(value))
 
     return {"call": call, "getattr": getattr_, "encode": encode, "call_object": call_object,
-            "set_item": set_item, "set_attr": set_attr, "import": importlib.import_module}
+            "set_item": set_item, "set_attr": set_attr, "import": importlib.import_module,
+            "resolve": resolve}
 
 _rpyc_bridge = _rpyc_bridge_install()
 '''
