@@ -163,7 +163,10 @@ def import_module(handle, module):
     conn = _conn(handle)
     require_classic(conn, "import")
     with conn.lock:
-        return _refs.add(handle, conn.request(conn.helpers["import"], (module,), None))
+        netref = conn.modules.get(module)
+        if netref is None:
+            netref = conn.modules[module] = conn.request(conn.helpers["import"], (module,), None)
+        return _refs.add(handle, netref)
 
 
 def root(handle):

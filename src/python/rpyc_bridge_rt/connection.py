@@ -68,6 +68,7 @@ class Connection:
         # (module, function) -> its netref, for functions whose results come by value:
         # calling them directly is exactly one plain RPyC request. Dropped with the connection.
         self.functions = {}
+        self.modules = {}  # module name -> its netref, for Import
         if service_kind == "classic":
             try:
                 self.conn.execute(server_side.SOURCE)
