@@ -6,10 +6,16 @@ package rpyc
 // #cgo CFLAGS: -I${SRCDIR}/../dist/include
 // #include <stdlib.h>
 // #include "rpyc_bridge.h"
+//
+// extern int32_t rpycGoCallback(uint64_t, uint64_t, char *, char *, RpycSlice *, size_t, char **, char **);
+// static void rpyc_register_go_callback(void) {
+//     rpyc_set_callback_handler((RpycCallbackFn)rpycGoCallback);
+// }
 import "C"
 
 import (
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -295,6 +301,31 @@ func capiIterNext(iter uint64) (uint64, error) {
 	var cerr *C.RpycError
 	status := C.rpyc_iter_next(C.uint64_t(iter), &out, &cerr)
 	return uint64(out), takeError(status, cerr, "next")
+}
+
+var registerHandler sync.Once
+
+// capiCallbackNew makes the Python callable for cb on a connection, counted in callbacks.
+func capiCallbackNew(conn uint64, cb *Callback) (uint64, error) {
+	registerHandler.Do(func() { C.rpyc_register_go_callback() })
+	retainCallback(cb)
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := C.rpyc_callback_new(C.uint64_t(conn), C.uint64_t(cb.id), &out, &cerr)
+	if err := takeError(status, cerr, "callback"); err != nil {
+		releaseCallback(cb.id)
+		return 0, err
+	}
+	return uint64(out), nil
+}
+
+func capiServeBackground(conn uint64, on bool) error {
+	flag := C.int32_t(0)
+	if on {
+		flag = 1
+	}
+	var cerr *C.RpycError
+	return takeError(C.rpyc_conn_serve_background(C.uint64_t(conn), flag, &cerr), cerr, "serve")
 }
 
 func capiRefRelease(ref uint64) error {

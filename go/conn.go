@@ -50,9 +50,10 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Conn, error) {
 	}
 	c := &Conn{addr: addr}
 	c.handle.Store(handle)
+	registerConn(c, handle)
 	// A backstop for a Conn that is dropped without Close. It only takes the handle, so
 	// it never holds a lock of ours, and the library takes the GIL itself.
-	c.cleanup = runtime.AddCleanup(c, func(h uint64) { _ = capiClose(h) }, handle)
+	c.cleanup = runtime.AddCleanup(c, func(h uint64) { unregisterConn(h); _ = capiClose(h) }, handle)
 	return c, nil
 }
 
@@ -68,6 +69,7 @@ func (c *Conn) Close() error {
 	c.once.Do(func() {
 		c.cleanup.Stop()
 		if h := c.handle.Swap(0); h != 0 {
+			unregisterConn(h)
 			err = capiClose(h)
 		}
 	})
@@ -93,12 +95,13 @@ func (c *Conn) Call(ctx context.Context, module, function string, args ...any) (
 
 // CallKw calls module.function(*args, **kwargs) on the server, once.
 func (c *Conn) CallKw(ctx context.Context, module, function string, args []any, kwargs map[string]any) (Value, error) {
-	argsJSON, kwargsJSON, buffers, err := encodeCall(c, args, kwargs)
+	e, err := encodeCall(c, args, kwargs)
 	if err != nil {
 		return Value{}, err
 	}
+	defer e.release()
 	return c.do(ctx, "call", func(h uint64, timeoutMs int64) (Value, error) {
-		return capiCall(c, h, module, function, argsJSON, kwargsJSON, buffers, timeoutMs)
+		return capiCall(c, h, module, function, e.args, e.kwargs, e.buffers, timeoutMs)
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 //	[]byte                       bytes (by value, one buffer)
 //	Array                        numpy.ndarray (one buffer, no per-element traffic)
 //	*Ref                         the very remote object the Ref holds
+//	*Callback                    a callable that runs the Go function (see Callback)
 //	slices, arrays               tuple (RPyC passes tuples by value)
 //	maps                         dict (keys mapped the same way)
 //	structs, json.Marshaler      as encoding/json makes them (a dict, usually)
@@ -33,7 +34,8 @@ import (
 type payload struct {
 	json    bytes.Buffer
 	buffers [][]byte
-	conn    *Conn // Refs must belong to it
+	conn    *Conn    // Refs must belong to it
+	temps   []uint64 // Refs made for Callbacks, released once the call is done
 }
 
 func (p *payload) encode(v any) error {
@@ -53,6 +55,8 @@ func (p *payload) value(v reflect.Value, depth int) error {
 	switch x := v.Interface().(type) {
 	case *Ref:
 		return p.ref(x)
+	case *Callback:
+		return p.callback(x)
 	case Array:
 		return p.array(x)
 	case *Array:
@@ -164,6 +168,27 @@ func (p *payload) ref(r *Ref) error {
 	return nil
 }
 
+func (p *payload) callback(cb *Callback) error {
+	if cb == nil {
+		p.json.WriteString("null")
+		return nil
+	}
+	if p.conn == nil {
+		return encodeError("a Callback can only be passed on a connection")
+	}
+	h := p.conn.handle.Load()
+	if h == 0 {
+		return &Error{Code: CodeClosed, Op: "encode", Message: "the connection is closed"}
+	}
+	ref, err := capiCallbackNew(h, cb)
+	if err != nil {
+		return err
+	}
+	p.temps = append(p.temps, ref)
+	fmt.Fprintf(&p.json, `{"$ref":%d}`, ref)
+	return nil
+}
+
 func (p *payload) array(a Array) error {
 	if err := a.check(); err != nil {
 		return err
@@ -225,32 +250,55 @@ func encodeError(format string, args ...any) error {
 	return &Error{Code: CodeArgument, Op: "encode", Message: fmt.Sprintf(format, args...)}
 }
 
-// encodeCall makes the payload of a call: args as a JSON array, kwargs as an object
-// ("" for none), sharing one buffer list.
-func encodeCall(conn *Conn, args []any, kwargs map[string]any) (argsJSON, kwargsJSON string, buffers [][]byte, err error) {
+// encoded is a call's payload: args as a JSON array, kwargs as an object ("" for none),
+// one buffer list, and the Refs made for Callbacks (release them after the call).
+type encoded struct {
+	args, kwargs string
+	buffers      [][]byte
+	temps        []uint64
+}
+
+func (e *encoded) release() { releaseTemps(e.temps) }
+
+func releaseTemps(temps []uint64) {
+	for _, h := range temps {
+		_ = capiRefRelease(h)
+	}
+}
+
+func encodeCall(conn *Conn, args []any, kwargs map[string]any) (*encoded, error) {
 	p := &payload{conn: conn}
 	if args == nil {
 		args = []any{}
 	}
 	if err := p.encode(args); err != nil {
-		return "", "", nil, err
+		releaseTemps(p.temps)
+		return nil, err
 	}
-	argsJSON = p.json.String()
+	e := &encoded{args: p.json.String()}
 	if len(kwargs) > 0 {
 		p.json.Reset()
 		if err := p.encode(kwargs); err != nil {
-			return "", "", nil, err
+			releaseTemps(p.temps)
+			return nil, err
 		}
-		kwargsJSON = p.json.String()
+		e.kwargs = p.json.String()
 	}
-	return argsJSON, kwargsJSON, p.buffers, nil
+	e.buffers, e.temps = p.buffers, p.temps
+	return e, nil
 }
 
-// encodeOne makes the payload of a single value (a key, an attribute value).
-func encodeOne(conn *Conn, v any) (string, [][]byte, error) {
+// encodeValue makes the payload of single values (a key and an attribute value share one
+// buffer list): their JSON texts, the buffers, and the temporary Refs to release after use.
+func encodeValue(conn *Conn, vs ...any) (texts []string, buffers [][]byte, temps []uint64, err error) {
 	p := &payload{conn: conn}
-	if err := p.encode(v); err != nil {
-		return "", nil, err
+	for _, v := range vs {
+		p.json.Reset()
+		if err := p.encode(v); err != nil {
+			releaseTemps(p.temps)
+			return nil, nil, nil, err
+		}
+		texts = append(texts, p.json.String())
 	}
-	return p.json.String(), p.buffers, nil
+	return texts, p.buffers, p.temps, nil
 }

@@ -93,11 +93,12 @@ func (r *Ref) SetAttr(ctx context.Context, name string, value any) error {
 	if err != nil {
 		return err
 	}
-	text, buffers, err := encodeOne(r.conn, value)
+	texts, buffers, temps, err := encodeValue(r.conn, value)
 	if err != nil {
 		return err
 	}
-	return r.done(ctx, capiRefSetAttr(h, name, text, buffers))
+	defer releaseTemps(temps)
+	return r.done(ctx, capiRefSetAttr(h, name, texts[0], buffers))
 }
 
 // Call calls the object with positional arguments (Go values or Refs).
@@ -111,11 +112,12 @@ func (r *Ref) CallKw(ctx context.Context, args []any, kwargs map[string]any) (*R
 	if err != nil {
 		return nil, err
 	}
-	argsJSON, kwargsJSON, buffers, err := encodeCall(r.conn, args, kwargs)
+	e, err := encodeCall(r.conn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	out, err := capiRefCall(h, argsJSON, kwargsJSON, buffers, timeoutMs(ctx))
+	defer e.release()
+	out, err := capiRefCall(h, e.args, e.kwargs, e.buffers, timeoutMs(ctx))
 	if err = r.done(ctx, err); err != nil {
 		return nil, err
 	}
@@ -128,11 +130,12 @@ func (r *Ref) Item(ctx context.Context, key any) (*Ref, error) {
 	if err != nil {
 		return nil, err
 	}
-	text, buffers, err := encodeOne(r.conn, key)
+	texts, buffers, temps, err := encodeValue(r.conn, key)
 	if err != nil {
 		return nil, err
 	}
-	out, err := capiRefGetItem(h, text, buffers)
+	defer releaseTemps(temps)
+	out, err := capiRefGetItem(h, texts[0], buffers)
 	if err = r.done(ctx, err); err != nil {
 		return nil, err
 	}
@@ -145,16 +148,12 @@ func (r *Ref) SetItem(ctx context.Context, key, value any) error {
 	if err != nil {
 		return err
 	}
-	p := &payload{conn: r.conn}
-	if err := p.encode(key); err != nil {
+	texts, buffers, temps, err := encodeValue(r.conn, key, value)
+	if err != nil {
 		return err
 	}
-	keyJSON := p.json.String()
-	p.json.Reset()
-	if err := p.encode(value); err != nil {
-		return err
-	}
-	return r.done(ctx, capiRefSetItem(h, keyJSON, p.json.String(), p.buffers))
+	defer releaseTemps(temps)
+	return r.done(ctx, capiRefSetItem(h, texts[0], texts[1], buffers))
 }
 
 // Len returns len(object).

@@ -272,6 +272,25 @@ pub fn iter_next(r: RefHandle) -> Result<Option<RefHandle>, BridgeError> {
     })
 }
 
+/// A Ref to a new Python callable that runs callback `callback_id` through the handler.
+pub fn callback_new(conn: ConnHandle, callback_id: u64) -> Result<RefHandle, BridgeError> {
+    python(|py| {
+        crate::callbacks::ensure_native_module(py)?;
+        func(py, "callback_new")?
+            .call1((conn, callback_id))?
+            .extract()
+    })
+}
+
+/// Serves the server's requests from a background thread (callbacks between calls).
+pub fn serve_background(conn: ConnHandle, enable: bool) -> Result<(), BridgeError> {
+    python(|py| {
+        func(py, "serve_background")?
+            .call1((conn, enable))
+            .map(drop)
+    })
+}
+
 /// Releases a Ref: the server may free the object.
 pub fn ref_release(r: RefHandle) -> Result<(), BridgeError> {
     python(|py| func(py, "ref_release")?.call1((r,)).map(drop))

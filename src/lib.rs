@@ -6,9 +6,11 @@
 //! - `runtime`: the process-wide interpreter, started once;
 //! - `bridge`: the safe Rust API over the Python runtime module;
 //! - `ffi`: the C ABI (dist/include/rpyc_bridge.h);
-//! - `entry`: the interpreter as a program (`python -c ...`).
+//! - `entry`: the interpreter as a program (`python -c ...`);
+//! - `callbacks`: Go functions that remote Python calls back.
 
 mod bridge;
+mod callbacks;
 mod entry;
 mod error;
 pub mod ffi;

@@ -92,6 +92,31 @@ typedef struct RpycSlice {
   size_t len;
 } RpycSlice;
 
+// The one function through which remote Python calls Go (or C) callbacks.
+//
+// A call: `id` is the callback's id (from rpyc_callback_new), `conn` its connection;
+// `args_json` (a JSON array) and `kwargs_json` (a JSON object) are tagged as in
+// `RpycValue`, with their buffers in `buffers[0..nbuffers]`, all lent for the call. Return
+// 0 with `*out_json` set to the result's tagged JSON (no buffers), 1 for an error or 2 for
+// a panic with `*out_error` set to a message; the result and message are allocated with
+// malloc and freed by the library. The server sees errors as exceptions.
+//
+// A release: `args_json` is NULL (and every out-pointer too): one Python callable of `id`
+// is gone (the server dropped it and no Ref holds it); the caller counts them.
+//
+// Threads: it runs on the thread serving the connection (a thread waiting for a reply, or
+// the background serving thread), without the GIL. It may call this library; calls on the
+// same connection made from that thread are nested requests and do not wait for the
+// connection to be free. Do not wait there for another thread that uses the connection.
+typedef int32_t (*RpycCallbackFn)(uint64_t id,
+                                  uint64_t conn,
+                                  const char *args_json,
+                                  const char *kwargs_json,
+                                  const struct RpycSlice *buffers,
+                                  size_t nbuffers,
+                                  char **out_json,
+                                  char **out_error);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -333,6 +358,28 @@ int32_t rpyc_iter_next(uint64_t iter, uint64_t *out_item, struct RpycError **out
 // # Safety
 // `out_err` NULL or writable.
 int32_t rpyc_ref_release(uint64_t r, struct RpycError **out_err);
+
+// Registers the callback function (NULL unregisters). Call it before passing callbacks.
+void rpyc_set_callback_handler(RpycCallbackFn handler);
+
+// A Ref to a new Python callable that runs callback `id` through the registered handler.
+// Pass the Ref as an argument (`{"$ref": ...}`) to give the server the callable; release
+// the Ref when the call returns: the server keeps its own reference as long as it needs
+// one, and the handler hears of each callable's end (a release).
+//
+// # Safety
+// Out-pointers NULL or writable.
+int32_t rpyc_callback_new(uint64_t conn,
+                          uint64_t id,
+                          uint64_t *out_ref,
+                          struct RpycError **out_err);
+
+// Serves the server's requests (callbacks) from a background thread while `enable` is
+// non-zero, also between calls: for subscriptions and events. Off by default.
+//
+// # Safety
+// `out_err` NULL or writable.
+int32_t rpyc_conn_serve_background(uint64_t conn, int32_t enable, struct RpycError **out_err);
 
 // Runs the embedded Python as a program, like `python` with `argv` (argv[0] is the
 // program name): `-c CODE`, `-m MODULE`, a script path, or the REPL. Returns the exit

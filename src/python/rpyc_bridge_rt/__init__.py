@@ -14,12 +14,12 @@ import rpyc
 from . import codec
 from .connection import Connection, require_classic, resolve_objects
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_HANDLE, describe_error  # noqa: F401
-from .refs import Refs
+from . import callbacks
+from .refs import TABLE as _refs
 
 _conns = {}
 _handles = itertools.count(1)
 _default = 0
-_refs = Refs()
 
 
 def _conn(handle):
@@ -72,7 +72,12 @@ def _reply(handle, reply, plain=False):
     if plain and (bufs or objs):
         raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API"
                           % ("remote objects" if objs else "bytes or arrays"))
-    return resolve_objects(text, objs, lambda o: _refs.add(handle, o)), list(bufs)
+    def resolve(obj, buffers):
+        if isinstance(obj, rpyc.BaseNetref):
+            return {"$ref": _refs.add(handle, obj)}
+        return codec.encode_tree(obj, buffers, _refs, handle)
+
+    return resolve_objects(text, bufs, objs, resolve)
 
 
 def _local(handle, value):
@@ -91,9 +96,8 @@ def open_conn(host, port, options_json):
         raise BridgeError(ERR_ARGUMENT, "options_json is not valid JSON: %s" % err) from None
     if not isinstance(options, dict):
         raise BridgeError(ERR_ARGUMENT, "options_json must be a JSON object")
-    conn = Connection(host, port, options)
     handle = next(_handles)
-    _conns[handle] = conn
+    _conns[handle] = Connection(host, port, options, handle)
     return handle
 
 
@@ -113,7 +117,7 @@ def is_connected(handle):
 def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plain=False):
     conn = _conn(handle)
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
-    with conn.lock:
+    with conn.exclusive():
         if conn.classic:
             return _classic_call(handle, conn, module, func, args, kwargs, arrays, _timeout(timeout_ms), plain)
         if module not in ("", "root"):
@@ -149,7 +153,7 @@ def _holds_netref(value):
 
 def getattr_(handle, module, attr, timeout_ms, plain=False):
     conn = _conn(handle)
-    with conn.lock:
+    with conn.exclusive():
         if conn.classic:
             return _reply(handle, conn.request(conn.helpers["getattr"], (module, attr), _timeout(timeout_ms)), plain)
         if module not in ("", "root"):
@@ -162,7 +166,7 @@ def getattr_(handle, module, attr, timeout_ms, plain=False):
 def import_module(handle, module):
     conn = _conn(handle)
     require_classic(conn, "import")
-    with conn.lock:
+    with conn.exclusive():
         netref = conn.modules.get(module)
         if netref is None:
             netref = conn.modules[module] = conn.request(conn.helpers["import"], (module,), None)
@@ -171,7 +175,7 @@ def import_module(handle, module):
 
 def root(handle):
     conn = _conn(handle)
-    with conn.lock:
+    with conn.exclusive():
         conn.check_open()
         return _refs.add(handle, conn.conn.root)
 
@@ -189,14 +193,14 @@ def _ref(ref):
 
 def ref_getattr(ref, name):
     handle, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         return _refs.add(handle, getattr(obj, name))
 
 
 def ref_setattr(ref, name, value_json, buffers):
     handle, conn, obj = _ref(ref)
     value, arrays = _value(handle, value_json, buffers, "value_json")
-    with conn.lock:
+    with conn.exclusive():
         if arrays:
             conn.request(conn.helpers["set_attr"], (obj, name, value), None)
         else:
@@ -206,7 +210,7 @@ def ref_setattr(ref, name, value_json, buffers):
 def ref_call(ref, args_json, kwargs_json, buffers, timeout_ms):
     handle, conn, obj = _ref(ref)
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
-    with conn.lock:
+    with conn.exclusive():
         if conn.classic:
             result = conn.request(conn.helpers["call_object"], (obj, args, tuple(kwargs.items()), arrays),
                                   _timeout(timeout_ms))
@@ -218,7 +222,7 @@ def ref_call(ref, args_json, kwargs_json, buffers, timeout_ms):
 def ref_getitem(ref, key_json, buffers):
     handle, conn, obj = _ref(ref)
     key, _ = _value(handle, key_json, buffers, "key_json")
-    with conn.lock:
+    with conn.exclusive():
         return _refs.add(handle, obj[key])
 
 
@@ -227,7 +231,7 @@ def ref_setitem(ref, key_json, value_json, buffers):
     key, key_wired = _value(handle, key_json, buffers, "key_json")
     value, arrays = _value(handle, value_json, buffers, "value_json")
     arrays = arrays or key_wired
-    with conn.lock:
+    with conn.exclusive():
         if arrays:
             conn.request(conn.helpers["set_item"], (obj, key, value), None)
         else:
@@ -236,25 +240,25 @@ def ref_setitem(ref, key_json, value_json, buffers):
 
 def ref_len(ref):
     _, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         return len(obj)
 
 
 def ref_repr(ref):
     _, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         return repr(obj)
 
 
 def ref_str(ref):
     _, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         return str(obj)
 
 
 def ref_decode(ref, timeout_ms):
     handle, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         if conn.classic and isinstance(obj, rpyc.BaseNetref):
             return _reply(handle, conn.request(conn.helpers["encode"], (obj,), _timeout(timeout_ms)))
         return _local(handle, obj)
@@ -262,14 +266,14 @@ def ref_decode(ref, timeout_ms):
 
 def ref_iter(ref):
     handle, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         return _refs.add(handle, iter(obj))
 
 
 def iter_next(ref):
     """The next item as a new Ref, or 0 when the iterator is exhausted."""
     handle, conn, obj = _ref(ref)
-    with conn.lock:
+    with conn.exclusive():
         try:
             item = next(obj)
         except StopIteration:
@@ -279,6 +283,23 @@ def iter_next(ref):
 
 def ref_release(ref):
     _refs.release(ref)
+
+
+# ---- callbacks --------------------------------------------------------------------------------
+
+def callback_new(handle, callback_id):
+    """A Ref to a new Python callable that runs Go callback `callback_id` (see callbacks.py)."""
+    _conn(handle).check_open()
+    return _refs.add(handle, callbacks.GoFunction(callback_id, handle))
+
+
+def serve_background(handle, enable):
+    """Serves the server's requests (callbacks) from a background thread, also between calls."""
+    conn = _conn(handle)
+    if enable:
+        conn.start_background()
+    else:
+        conn.stop_background()
 
 
 # ---- the seed's single default connection -----------------------------------------------

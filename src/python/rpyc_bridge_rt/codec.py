@@ -145,13 +145,23 @@ class _Converter:
         return (DICT_MARK, tuple(pairs))
 
 
-def encode_local(value, refs, conn_handle):
-    """Encodes a local (by-value) Python value for Go: (json_text, buffers)."""
+def encode_local(value, refs, conn_handle, offset=0):
+    """Encodes a local (by-value) Python value for Go: (json_text, buffers). Buffer indexes
+    start at `offset`, for values that share a buffer list."""
     t = type(value)
     if t is int or t is str or value is None or t is bool or (t is float and math.isfinite(value)):
         return json.dumps(value), []
-    buffers = []
+    buffers = _Offset(offset)
     return json.dumps(_enc(value, buffers, refs, conn_handle), separators=(",", ":")), buffers
+
+
+def encode_tree(value, buffers, refs, conn_handle):
+    """Like encode_local, into a JSON-ready structure, appending to an existing buffer list."""
+    shared = _Offset(0)
+    shared.extend(buffers)
+    tree = _enc(value, shared, refs, conn_handle)
+    buffers[len(buffers):] = shared[len(buffers):]
+    return tree
 
 
 def _enc(o, buffers, refs, conn_handle):
@@ -170,7 +180,7 @@ def _enc(o, buffers, refs, conn_handle):
         return {"$dict": [[_enc(k, buffers, refs, conn_handle), _enc(v, buffers, refs, conn_handle)] for k, v in o.items()]}
     if t in (bytes, bytearray):
         buffers.append(bytes(o))
-        return {"$bytes": len(buffers) - 1}
+        return {"$bytes": buffers.index_of_last()}
     if isinstance(o, BaseNetref):
         # Custom services have no server-side helper: remote lists, tuples, sets and dicts
         # are fetched element by element through the special methods RPyC always allows.
@@ -183,3 +193,14 @@ def _enc(o, buffers, refs, conn_handle):
 
 
 _SEQUENCES = ("builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset")
+
+
+class _Offset(list):
+    """A buffer list whose indexes, as written in tags, start at `offset`."""
+
+    def __init__(self, offset):
+        super().__init__()
+        self.offset = offset
+
+    def index_of_last(self):
+        return self.offset + len(self) - 1

@@ -5,6 +5,7 @@ while it waits); the socket layer releases the GIL while waiting on the network,
 operations on different connections overlap.
 """
 
+import contextlib
 import json
 import socket
 import threading
@@ -16,7 +17,7 @@ from rpyc.core.service import ClassicClient, VoidService
 from rpyc.core.stream import SocketStream
 from rpyc.utils.factory import connect_stream
 
-from . import server_side
+from . import callbacks, server_side
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -38,8 +39,13 @@ class _Stream(SocketStream):
             raise EOFError(err) from None
 
 
+_NO_LOCK = contextlib.nullcontext()
+
+
 class Connection:
-    def __init__(self, host, port, options):
+    def __init__(self, host, port, options, handle):
+        self.handle = handle
+        self.background = None
         service_kind = options.get("service", "classic")
         if service_kind not in ("classic", "service"):
             raise BridgeError(ERR_ARGUMENT, "option service must be \"classic\" or \"service\", not %r" % (service_kind,))
@@ -104,8 +110,27 @@ class Connection:
         except AsyncResultTimeout:
             raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (self.address, timeout)) from None
 
+    def exclusive(self):
+        """The connection for one operation. A call made from inside a Go callback of this
+        connection is part of the call that is waiting for that callback: it goes ahead
+        without the lock, as RPyC's nested requests do."""
+        if callbacks.in_callback(self.handle):
+            return _NO_LOCK
+        return self.lock
+
+    def start_background(self):
+        self.check_open()
+        if self.background is None:
+            self.background = rpyc.BgServingThread(self.conn)
+
+    def stop_background(self):
+        background, self.background = self.background, None
+        if background is not None:
+            background.stop()
+
     def close(self):
-        with self.lock:
+        with self.exclusive():
+            self.stop_background()
             self.conn.close()
 
 
@@ -114,14 +139,17 @@ def require_classic(conn, what):
         raise BridgeError(ERR_ARGUMENT, "%s needs a classic server; %s serves a custom service" % (what, conn.address))
 
 
-def resolve_objects(text, objs, add_ref):
-    """Replaces the server's {"$obj": i} placeholders with new Refs."""
+def resolve_objects(text, bufs, objs, local):
+    """Replaces the server's {"$obj": i} placeholders: a remote object becomes a new Ref
+    (`local` is None for it); an object of ours that came back (a dict a callback returned,
+    say) is encoded here, its buffers appended to `bufs`. Returns (json, buffers)."""
+    bufs = list(bufs)
     if not objs:
-        return text
+        return text, bufs
 
     def hook(obj):
         if len(obj) == 1 and "$obj" in obj:
-            return {"$ref": add_ref(objs[obj["$obj"]])}
+            return local(objs[obj["$obj"]], bufs)
         return obj
 
-    return json.dumps(json.loads(text, object_hook=hook), separators=(",", ":"))
+    return json.dumps(json.loads(text, object_hook=hook), separators=(",", ":")), bufs

@@ -44,3 +44,7 @@ class Refs:
         if conn_handle is None:
             return len(self._objects)
         return len(self._by_conn.get(conn_handle, ()))
+
+
+# The process's one table: Refs are unique across connections.
+TABLE = Refs()

@@ -1,0 +1,60 @@
+package rpyc
+
+// The callback handler the library calls (RpycCallbackFn in rpyc_bridge.h). Its preamble
+// only declares: a file with //export may not define C functions.
+
+// #include <stdint.h>
+// #include <stdlib.h>
+// #include "rpyc_bridge.h"
+import "C"
+
+import (
+	"unsafe"
+)
+
+//export rpycGoCallback
+func rpycGoCallback(id C.uint64_t, conn C.uint64_t, argsJSON *C.char, kwargsJSON *C.char, buffers *C.RpycSlice, nbuffers C.size_t, outJSON **C.char, outError **C.char) C.int32_t {
+	if argsJSON == nil {
+		releaseCallback(uint64(id))
+		return 0
+	}
+	fail := func(status C.int32_t, err error) C.int32_t {
+		*outError = C.CString(err.Error()) // malloc'd: the library frees it
+		return status
+	}
+	c := connByHandle(uint64(conn))
+	var views [][]byte
+	if nbuffers > 0 {
+		for _, s := range unsafe.Slice(buffers, int(nbuffers)) {
+			views = append(views, unsafe.Slice((*byte)(unsafe.Pointer(s.data)), int(s.len)))
+		}
+	}
+	newRefOf := func(h uint64) *Ref { return newRef(c, h) }
+	argsTree, err := decodeTree([]byte(C.GoString(argsJSON)), views, newRefOf)
+	if err != nil {
+		return fail(1, err)
+	}
+	kwargsTree, err := decodeTree([]byte(C.GoString(kwargsJSON)), views, newRefOf)
+	if err != nil {
+		return fail(1, err)
+	}
+	args, _ := argsTree.([]any)
+	kwargs, _ := kwargsTree.(map[string]any)
+	result, err, panicked := runCallback(uint64(id), args, kwargs)
+	if panicked {
+		return fail(2, err)
+	}
+	if err != nil {
+		return fail(1, err)
+	}
+	texts, bufs, temps, err := encodeValue(c, result)
+	if err == nil && (len(bufs) > 0 || len(temps) > 0) {
+		releaseTemps(temps)
+		err = &Error{Code: CodeArgument, Op: "callback", Message: "a callback result cannot hold []byte, Array or Callback values"}
+	}
+	if err != nil {
+		return fail(1, err)
+	}
+	*outJSON = C.CString(texts[0])
+	return 0
+}

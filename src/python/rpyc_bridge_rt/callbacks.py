@@ -1,0 +1,88 @@
+"""Go functions that the server calls back: RPyC sees a local callable (a netref on the
+server); calling it runs the Go function through the library's one registered handler.
+
+Threads: a callback runs in the thread that is serving the connection: the one waiting for
+a reply, or the background serving thread. The GIL is released while Go runs. Calls the Go
+function makes on the same connection, from its own goroutine, are nested requests: they do
+not wait for the connection's lock (see Connection.exclusive).
+"""
+
+import threading
+
+from . import codec
+from .refs import TABLE
+
+_scopes = threading.local()
+
+
+class GoError(Exception):
+    """The Go callback returned an error; the message is its text."""
+
+
+class GoPanic(Exception):
+    """The Go callback panicked; the panic was recovered and its value is the message."""
+
+
+def in_callback(conn_handle):
+    return conn_handle in getattr(_scopes, "conns", ())
+
+
+class _Scope:
+    __slots__ = ("conn_handle",)
+
+    def __init__(self, conn_handle):
+        self.conn_handle = conn_handle
+
+    def __enter__(self):
+        conns = getattr(_scopes, "conns", None)
+        if conns is None:
+            conns = _scopes.conns = []
+        conns.append(self.conn_handle)
+
+    def __exit__(self, *exc):
+        _scopes.conns.pop()
+
+
+class GoFunction:
+    """A callable for Go callback `callback_id`. The Go side counts these objects: each one
+    tells Go when it is garbage (the server dropped it and no Ref holds it)."""
+
+    __slots__ = ("callback_id", "conn_handle", "released")
+
+    def __init__(self, callback_id, conn_handle):
+        self.callback_id, self.conn_handle, self.released = callback_id, conn_handle, False
+
+    def __call__(self, *args, **kwargs):
+        import _rpyc_bridge_native as native
+
+        args_json, buffers = codec.encode_local(args, TABLE, self.conn_handle)
+        kwargs_json, kw_buffers = codec.encode_local(kwargs, TABLE, self.conn_handle)
+        if kw_buffers:
+            # One buffer list for both: shift the keyword arguments' indexes past the args'.
+            kwargs_json, kw_buffers = codec.encode_local(kwargs, TABLE, self.conn_handle, offset=len(buffers))
+        with _Scope(self.conn_handle):
+            status, result, message = native.invoke(self.callback_id, self.conn_handle, args_json, kwargs_json,
+                                                    tuple(buffers + kw_buffers))
+        if status == 0:
+            return codec.decode(result, (), _Refs(self.conn_handle), "callback result", False)[0]
+        raise (GoPanic if status == 2 else GoError)(message)
+
+    def __repr__(self):
+        return "<Go function %d>" % self.callback_id
+
+    def __del__(self):
+        if not self.released:
+            self.released = True
+            try:
+                import _rpyc_bridge_native as native
+                native.release(self.callback_id)
+            except Exception:
+                pass  # interpreter shutdown
+
+
+class _Refs:
+    def __init__(self, conn_handle):
+        self.conn_handle = conn_handle
+
+    def get(self, ref):
+        return TABLE.get(ref)
