@@ -7,6 +7,9 @@ Usage: python python_client.py HOST PORT latency N
          milliseconds per numpy.sum of COUNT float64 sent as one bytes object (the best a
          Python client can do: one round trip, bytes by value, numpy.frombuffer there);
          with nocompress, RPyC's zlib compression of what the client sends is off
+       python python_client.py HOST PORT callbacks N
+         microseconds per callback when the server calls a client function N times
+         (bridge_fixtures.ping_many) and the client passes a Python function
 Prints JSON.
 """
 
@@ -43,6 +46,12 @@ def main():
         conn.execute("import numpy\ndef _sum_bytes(b): return float(numpy.frombuffer(b).sum())")
         sum_bytes = conn.namespace["_sum_bytes"]
         print(json.dumps({"ms": per_call(lambda: sum_bytes(data), n, warmup=2) * 1e3}))
+    elif mode == "callbacks":
+        ping_many = conn.modules.bridge_fixtures.ping_many
+        ping_many(lambda i: i, 100)
+        start = time.perf_counter()
+        ping_many(lambda i: i, n)
+        print(json.dumps({"us": (time.perf_counter() - start) / n * 1e6}))
 
 
 if __name__ == "__main__":

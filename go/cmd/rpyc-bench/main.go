@@ -45,6 +45,11 @@ func main() {
 	must(json.Unmarshal(out, &base), "python baseline output")
 	t.row("call latency math.sqrt(16), µs (vs Python rpyc, naive)", ours, base.NaiveUS)
 	t.row("call latency math.sqrt(16), µs (vs Python rpyc, cached netref)", ours, base.CachedUS)
+	// The same client on the very CPython the bridge embeds (from disk): the bridge's own cost.
+	out, err = exec.Command(*stockPython, "-I", "-c", fmt.Sprintf("import sys; sys.path.insert(0, %q); sys.argv = ['python_client.py', %q, %q, 'latency', %q]; exec(open('tests/bench/python_client.py').read())", *wheels, host, port, fmt.Sprint(*calls))).Output()
+	must(err, "python3.13 baseline")
+	must(json.Unmarshal(out, &base), "python3.13 baseline output")
+	t.row("  same, vs that client on the embedded CPython 3.13 (cached netref)", ours, base.CachedUS)
 
 	// 1M float64 to numpy.sum: as an Array (raw bytes), beside a Python client that sends
 	// bytes, and beside the JSON path (a []float64 argument becomes a tuple of floats).
@@ -67,6 +72,15 @@ func main() {
 	t.row("  same, vs that client with RPyC's compression off too", arrayMS, sumBase.MS)
 	jsonMS := sumMS(*addr, data, 3)
 	t.row("1M float64 to numpy.sum as Array, ms (vs the JSON path: []float64)", arrayMS, jsonMS)
+
+	// Callbacks: the server calls a client function N times in one call.
+	var cbBase struct {
+		US float64 `json:"us"`
+	}
+	out, err = exec.Command(*serverPython, "tests/bench/python_client.py", host, port, "callbacks", "5000").Output()
+	must(err, "python callback baseline")
+	must(json.Unmarshal(out, &cbBase), "python callback baseline output")
+	t.row("callback round trip, µs (vs Python client passing a Python function)", callbackUS(*addr, 5000), cbBase.US)
 
 	self, _ := os.Executable()
 	stockPrelude := fmt.Sprintf("import sys; sys.path.insert(0, %q); ", *wheels)
@@ -98,6 +112,21 @@ func latency(addr string, n int) float64 {
 			must(err, "call")
 		}
 	}
+	return float64(time.Since(start).Microseconds()) / float64(n)
+}
+
+// callbackUS is the mean µs per call of a Go callback made by the server.
+func callbackUS(addr string, n int) float64 {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	cb := rpyc.Func(func(_ context.Context, args []any, _ map[string]any) (any, error) { return args[0], nil })
+	_, err = conn.Call(ctx, "bridge_fixtures", "ping_many", cb, 100)
+	must(err, "ping_many")
+	start := time.Now()
+	_, err = conn.Call(ctx, "bridge_fixtures", "ping_many", cb, n)
+	must(err, "ping_many")
 	return float64(time.Since(start).Microseconds()) / float64(n)
 }
 

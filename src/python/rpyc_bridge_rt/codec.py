@@ -43,7 +43,16 @@ def decode(text, buffers, refs, what, wire, expect=None):
     """Go's tagged JSON -> Python values. With `wire` (classic servers), dicts and arrays
     take their wire form. `expect` (list or dict) is the required top-level JSON type.
     Returns (value, wired): whether anything took its wire form."""
-    if text and "{" not in text:
+    if not text:
+        return None, False
+    try:
+        return _decode(text, buffers, refs, what, wire, expect)
+    except RecursionError:
+        raise BridgeError(ERR_ARGUMENT, "%s is nested too deeply" % what) from None
+
+
+def _decode(text, buffers, refs, what, wire, expect):
+    if "{" not in text:
         # No objects, so no tags and no dicts: the common case of plain arguments.
         try:
             value = json.loads(text)
