@@ -303,6 +303,20 @@ func capiIterNext(iter uint64) (uint64, error) {
 	return uint64(out), takeError(status, cerr, "next")
 }
 
+func capiDiscover(service, host string, port int, tcp bool, timeoutMs int64) (string, error) {
+	cservice, chost := cString(service), cString(host)
+	defer free(cservice)
+	defer free(chost)
+	flag := C.int32_t(0)
+	if tcp {
+		flag = 1
+	}
+	var out *C.char
+	var cerr *C.RpycError
+	status := C.rpyc_discover(cservice, chost, C.int32_t(port), flag, C.int64_t(timeoutMs), &out, &cerr)
+	return takeString(out), takeError(status, cerr, "discover "+service)
+}
+
 var registerHandler sync.Once
 
 // capiCallbackNew makes the Python callable for cb on a connection, counted in callbacks.

@@ -14,9 +14,14 @@ import (
 // Conn are serialised, calls on different Conns run in parallel.
 type Conn struct {
 	addr    string
-	handle  atomic.Uint64 // 0 once closed
+	host    string
+	port    int
+	options string         // dial options as JSON, for reconnects
+	retry   *reconnect     // nil: no automatic reconnect
+	handle  *atomic.Uint64 // 0 once closed; apart from Conn so that the cleanup can hold it
 	once    sync.Once
 	cleanup runtime.Cleanup
+	redial  sync.Mutex
 }
 
 // Dial connects to the RPyC server at addr ("host:port"). By default the server is a
@@ -48,12 +53,17 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Conn, error) {
 		}
 		return nil, err
 	}
-	c := &Conn{addr: addr}
+	c := &Conn{addr: addr, host: host, port: port, options: o.json(), retry: o.reconnect, handle: new(atomic.Uint64)}
 	c.handle.Store(handle)
 	registerConn(c, handle)
-	// A backstop for a Conn that is dropped without Close. It only takes the handle, so
-	// it never holds a lock of ours, and the library takes the GIL itself.
-	c.cleanup = runtime.AddCleanup(c, func(h uint64) { unregisterConn(h); _ = capiClose(h) }, handle)
+	// A backstop for a Conn that is dropped without Close. It only holds the handle's box
+	// (reconnects change the handle), never a lock of ours; the library takes the GIL itself.
+	c.cleanup = runtime.AddCleanup(c, func(box *atomic.Uint64) {
+		if h := box.Swap(0); h != 0 {
+			unregisterConn(h)
+			_ = capiClose(h)
+		}
+	}, c.handle)
 	return c, nil
 }
 
@@ -158,6 +168,12 @@ func (c *Conn) do(ctx context.Context, op string, request func(handle uint64, ti
 	h := c.handle.Load()
 	if h == 0 {
 		return Value{}, &Error{Code: CodeClosed, Op: op, Message: "the connection to " + c.addr + " is closed"}
+	}
+	if c.retry != nil && !capiIsConnected(h) {
+		var err error
+		if h, err = c.reconnect(ctx, h); err != nil {
+			return Value{}, err
+		}
 	}
 	v, err := request(h, timeoutMs(ctx))
 	runtime.KeepAlive(c)

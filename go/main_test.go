@@ -3,11 +3,13 @@ package rpyc_test
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Real RPyC servers on 127.0.0.1, started for this test binary: a classic one, and one
@@ -35,7 +37,7 @@ func TestMain(m *testing.M) {
 
 // startServer runs a script of tests/fixtures with the project's venv
 // (scripts/setup-venv.sh makes it; RPYC_BRIDGE_SERVER_PYTHON overrides).
-func startServer(script string) (stop func(), addr string, err error) {
+func startServer(script string, args ...string) (stop func(), addr string, err error) {
 	python := os.Getenv("RPYC_BRIDGE_SERVER_PYTHON")
 	if python == "" {
 		python, _ = filepath.Abs("../.venv/bin/python")
@@ -43,7 +45,7 @@ func startServer(script string) (stop func(), addr string, err error) {
 	if _, err := os.Stat(python); err != nil {
 		return nil, "", fmt.Errorf("%s is missing: run scripts/setup-venv.sh", python)
 	}
-	cmd := exec.Command(python, "../tests/fixtures/"+script)
+	cmd := exec.Command(python, append([]string{"../tests/fixtures/" + script}, args...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -63,3 +65,12 @@ func startServer(script string) (stop func(), addr string, err error) {
 	}
 	return stop, "127.0.0.1:" + strings.TrimSpace(line), nil
 }
+
+func splitPort(addr string) (host, port string, err error) { return net.SplitHostPort(addr) }
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+func sleep() { time.Sleep(100 * time.Millisecond) }

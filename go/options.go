@@ -15,6 +15,8 @@ type dialOptions struct {
 	AllowPublicAttrs   *bool    `json:"allow_public_attrs,omitempty"`
 	KeepAlive          bool     `json:"keepalive,omitempty"`
 	Compress           bool     `json:"compress,omitempty"`
+
+	reconnect *reconnect
 }
 
 func (o *dialOptions) json() string {
@@ -50,3 +52,13 @@ func WithKeepAlive() DialOption { return func(o *dialOptions) { o.KeepAlive = tr
 // by default. The bridge leaves it off: numeric payloads barely compress, and compressing
 // 8 MB costs tens of milliseconds at each end. Turn it on for slow links and text-heavy data.
 func WithCompression() DialOption { return func(o *dialOptions) { o.Compress = true } }
+
+// WithReconnect makes a broken connection dial again, before a new call, with exponential
+// backoff from first (doubling up to 5 s), at most attempts times, within the call's
+// context. A call that fails because the connection broke is not repeated (it may have
+// run); Refs of the old connection fail with ErrHandle.
+func WithReconnect(attempts int, first time.Duration) DialOption {
+	return func(o *dialOptions) {
+		o.reconnect = &reconnect{attempts: max(attempts, 1), first: max(first, time.Millisecond)}
+	}
+}

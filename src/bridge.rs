@@ -272,6 +272,22 @@ pub fn iter_next(r: RefHandle) -> Result<Option<RefHandle>, BridgeError> {
     })
 }
 
+/// Servers of `service` registered with the RPyC registry at `host:port` (UDP, or TCP when
+/// `tcp`): JSON `[[host, port], ...]`.
+pub fn discover(
+    service: &str,
+    host: &str,
+    port: i32,
+    tcp: bool,
+    timeout_ms: i64,
+) -> Result<String, BridgeError> {
+    python(|py| {
+        func(py, "discover")?
+            .call1((service, host, port, tcp, timeout_ms))?
+            .extract()
+    })
+}
+
 /// A Ref to a new Python callable that runs callback `callback_id` through the handler.
 pub fn callback_new(conn: ConnHandle, callback_id: u64) -> Result<RefHandle, BridgeError> {
     python(|py| {

@@ -813,6 +813,35 @@ pub unsafe extern "C" fn rpyc_ref_release(r: u64, out_err: *mut *mut RpycError) 
     unsafe { status_call(out_err, || bridge::ref_release(r as RefHandle)) }
 }
 
+/// Asks the RPyC registry at `registry_host:registry_port` (UDP, or TCP when `tcp` is
+/// non-zero) which servers offer `service`. `*out_json` is `[["host", port], ...]`, sorted;
+/// empty when none is registered. `timeout_ms` <= 0 waits 2 s.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rpyc_discover(
+    service: *const c_char,
+    registry_host: *const c_char,
+    registry_port: i32,
+    tcp: i32,
+    timeout_ms: i64,
+    out_json: *mut *mut c_char,
+    out_err: *mut *mut RpycError,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe {
+        write_out(out_json, ptr::null_mut());
+        status_call(out_err, || {
+            let service = read_str(service, "service")?;
+            let host = read_str(registry_host, "registry_host")?;
+            let json = bridge::discover(service, host, registry_port, tcp != 0, timeout_ms)?;
+            write_out(out_json, into_raw(&json));
+            Ok(())
+        })
+    }
+}
+
 /// The one function through which remote Python calls Go (or C) callbacks.
 ///
 /// A call: `id` is the callback's id (from rpyc_callback_new), `conn` its connection;

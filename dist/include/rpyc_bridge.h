@@ -359,6 +359,20 @@ int32_t rpyc_iter_next(uint64_t iter, uint64_t *out_item, struct RpycError **out
 // `out_err` NULL or writable.
 int32_t rpyc_ref_release(uint64_t r, struct RpycError **out_err);
 
+// Asks the RPyC registry at `registry_host:registry_port` (UDP, or TCP when `tcp` is
+// non-zero) which servers offer `service`. `*out_json` is `[["host", port], ...]`, sorted;
+// empty when none is registered. `timeout_ms` <= 0 waits 2 s.
+//
+// # Safety
+// Strings NULL or NUL-terminated; out-pointers NULL or writable.
+int32_t rpyc_discover(const char *service,
+                      const char *registry_host,
+                      int32_t registry_port,
+                      int32_t tcp,
+                      int64_t timeout_ms,
+                      char **out_json,
+                      struct RpycError **out_err);
+
 // Registers the callback function (NULL unregisters). Call it before passing callbacks.
 void rpyc_set_callback_handler(RpycCallbackFn handler);
 

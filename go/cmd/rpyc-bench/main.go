@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	rpyc "github.com/rpyc-bridge/rpyc-bridge/go"
@@ -73,6 +74,12 @@ func main() {
 	jsonMS := sumMS(*addr, data, 3)
 	t.row("1M float64 to numpy.sum as Array, ms (vs the JSON path: []float64)", arrayMS, jsonMS)
 
+	// Throughput: 8 goroutines on a pool of 8 connections, and on one connection, beside
+	// 1 goroutine on one connection. Higher is better here.
+	one := throughput(*addr, 1, 1, *calls)
+	t.row("throughput, 8 goroutines on a Pool of 8, calls/s (vs 1 goroutine)", throughput(*addr, 8, 8, *calls), one)
+	t.row("throughput, 8 goroutines on one Conn, calls/s (vs 1 goroutine)", throughput(*addr, 8, 1, *calls), one)
+
 	// Callbacks: the server calls a client function N times in one call.
 	var cbBase struct {
 		US float64 `json:"us"`
@@ -113,6 +120,32 @@ func latency(addr string, n int) float64 {
 		}
 	}
 	return float64(time.Since(start).Microseconds()) / float64(n)
+}
+
+// throughput is calls/s of math.sqrt(16) by goroutines sharing a Pool of size connections.
+func throughput(addr string, goroutines, size, total int) float64 {
+	ctx := context.Background()
+	pool, err := rpyc.NewPool(ctx, addr, size)
+	must(err, "pool")
+	defer pool.Close()
+	for range 100 {
+		_, err := pool.Call(ctx, "math", "sqrt", 16)
+		must(err, "call")
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range total / goroutines {
+				_, err := pool.Call(ctx, "math", "sqrt", 16)
+				must(err, "call")
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(total/goroutines*goroutines) / time.Since(start).Seconds()
 }
 
 // callbackUS is the mean µs per call of a Go callback made by the server.

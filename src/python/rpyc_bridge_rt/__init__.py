@@ -7,13 +7,14 @@ C side. Values cross as tagged JSON plus byte buffers: see codec.py.
 
 import itertools
 import json
+import socket
 import sys
 
 import rpyc
 
 from . import codec
 from .connection import Connection, require_classic, resolve_objects
-from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_HANDLE, describe_error  # noqa: F401
+from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_HANDLE, describe_error  # noqa: F401
 from . import callbacks
 from .refs import TABLE as _refs
 
@@ -283,6 +284,19 @@ def iter_next(ref):
 
 def ref_release(ref):
     _refs.release(ref)
+
+
+def discover(service, registry_host, registry_port, tcp, timeout_ms):
+    """Servers of `service` known to an RPyC registry: JSON [[host, port], ...], sorted."""
+    from rpyc.utils.registry import TCPRegistryClient, UDPRegistryClient
+
+    timeout = timeout_ms / 1000.0 if timeout_ms > 0 else 2.0
+    client = (TCPRegistryClient if tcp else UDPRegistryClient)(ip=registry_host, port=registry_port, timeout=timeout)
+    try:
+        addrs = client.discover(service.upper())
+    except (OSError, socket.timeout) as err:
+        raise BridgeError(ERR_CONNECT, "registry %s:%d: %s" % (registry_host, registry_port, err)) from None
+    return json.dumps(sorted([h, p] for h, p in addrs))
 
 
 # ---- callbacks --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from . import callbacks, server_side
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 0.5
 
 
 class _Stream(SocketStream):
@@ -49,10 +50,12 @@ class Connection:
         service_kind = options.get("service", "classic")
         if service_kind not in ("classic", "service"):
             raise BridgeError(ERR_ARGUMENT, "option service must be \"classic\" or \"service\", not %r" % (service_kind,))
-        config = {"sync_request_timeout": options.get("sync_request_timeout")}
+        timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        # The handshake (and the helpers' install) must not hang on a peer that accepts but
+        # never answers like RPyC: it gets the connect timeout; calls get the user's.
+        config = {"sync_request_timeout": timeout}
         if "allow_public_attrs" in options:
             config["allow_public_attrs"] = bool(options["allow_public_attrs"])
-        timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
         self.address = "%s:%d" % (host, port)
         try:
             stream = _Stream.connect(host, port, timeout=timeout, keepalive=bool(options.get("keepalive", False)))
@@ -87,6 +90,7 @@ class Connection:
                 self.conn.close()
                 raise BridgeError(ERR_CONNECT, "%s is not a classic RPyC server (%s: %s); dial it as a custom "
                                   "service instead" % (self.address, type(err).__name__, err)) from None
+        self.conn._config["sync_request_timeout"] = options.get("sync_request_timeout")
 
     @property
     def classic(self):
@@ -131,6 +135,9 @@ class Connection:
     def close(self):
         with self.exclusive():
             self.stop_background()
+            # RPyC says goodbye and waits for the answer; a server still busy with a call
+            # that timed out would hold Close until it finishes.
+            self.conn._config["sync_request_timeout"] = CLOSE_TIMEOUT
             self.conn.close()
 
 
