@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,9 +60,12 @@ func startServer(script string, args ...string) (stop func(), addr string, err e
 		_ = cmd.Process.Kill()
 		return nil, "", fmt.Errorf("server printed no port: %w", err)
 	}
+	var once sync.Once
 	stop = func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
 	}
 	return stop, "127.0.0.1:" + strings.TrimSpace(line), nil
 }
