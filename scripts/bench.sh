@@ -14,7 +14,8 @@ scripts/build.sh 2>/dev/null
 static=bin/rpyc-example-linux-amd64-musl
 
 cache=${RPYC_BRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpyc-bridge}
-stock=$(ls -d "$cache"/dist/cpython-*-source-*/python/install/bin/python3.13 | head -1)
+host=$(rustc -vV | sed -n "s/^host: //p")
+stock=$(ls -d "$cache"/dist/cpython-*-"$host"-source-*/python/install/bin/python3.13 | head -1)
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
 for whl in "$cache"/downloads/*/rpyc-*.whl "$cache"/downloads/*/plumbum-*.whl; do

@@ -28,20 +28,27 @@ rust_libunwind() {
 }
 
 # aarch64 musl C compiler: Debian's aarch64 gcc with musl's arm64 specs (what musl-gcc
-# is on x86_64), as a wrapper script under target/.
+# is on x86_64), as a wrapper script under target/. Its -L dir holds only the cross gcc's
+# libatomic.a, so that -latomic (CPython's configure asks for it on aarch64) is linked
+# statically instead of from the glibc-only libatomic.so next to it. -mno-outline-atomics:
+# gcc's outline atomics call __getauxval, which Debian's musl 1.2.3 does not have.
 aarch64_musl_gcc() {
-    local wrapper=$PWD/target/cross-bin/aarch64-linux-musl-gcc
-    if [[ ! -x $wrapper ]]; then
-        mkdir -p "$(dirname "$wrapper")"
-        printf '#!/bin/sh\nexec aarch64-linux-gnu-gcc "$@" -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs\n' > "$wrapper"
-        chmod +x "$wrapper"
-    fi
-    echo "$wrapper"
+    local dir=$PWD/target/cross-bin
+    local atomic
+    atomic=$(aarch64-linux-gnu-gcc -print-file-name=libatomic.a)
+    mkdir -p "$dir/aarch64-musl-lib"
+    ln -sf "$atomic" "$dir/aarch64-musl-lib/libatomic.a"
+    printf '#!/bin/sh\nexec aarch64-linux-gnu-gcc -mno-outline-atomics "$@" -L%s -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs\n' \
+        "$dir/aarch64-musl-lib" > "$dir/aarch64-linux-musl-gcc"
+    chmod +x "$dir/aarch64-linux-musl-gcc"
+    echo "$dir/aarch64-linux-musl-gcc"
 }
 
 # --gc-sections drops the archive's unused code (about 0.9 MB of the example); cgo refuses
-# it in #cgo LDFLAGS, so it is given to the external linker here.
-CARGO_FLAGS=() EXTRA_LIBS=() GO_FLAGS=(-ldflags "-extldflags -Wl,--gc-sections") GO_ENV=(CGO_ENABLED=1) RUN_PREFIX=()
+# it in #cgo LDFLAGS, so it is given to the external linker here (-dead_strip on macOS).
+gc_flag=-Wl,--gc-sections
+[[ $(uname -s) == Darwin ]] && gc_flag=-Wl,-dead_strip
+CARGO_FLAGS=() EXTRA_LIBS=() GO_FLAGS=(-ldflags "-extldflags $gc_flag") GO_ENV=(CGO_ENABLED=1) RUN_PREFIX=()
 STATIC_GO=(-ldflags "-linkmode external -extldflags '-static -Wl,--gc-sections'")
 case ${1:-} in
 "")

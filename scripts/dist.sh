@@ -2,8 +2,9 @@
 # Release artifacts: one archive per target in dist/release/, each holding
 #   lib/librpyc_bridge.a (and Rust's libunwind.a for musl), include/rpyc_bridge.h,
 #   go/ (the per-platform cgo file and its archive-hash file), licenses/, SHA256SUMS
-# and dist/release/SHA256SUMS over the archives. Each archive's example binary is run
-# (qemu-user for aarch64) before it is packed.
+# and dist/release/SHA256SUMS over the archives. Each target's example binary runs the
+# seed example against a real RPyC server on 127.0.0.1 (qemu-user for aarch64) before its
+# archive is packed.
 #
 # Usage: scripts/dist.sh [TARGET...]   (default: the four Linux targets below)
 set -euo pipefail
@@ -17,7 +18,12 @@ targets=("$@")
 host=$(rustc -vV | sed -n 's/^host: //p')
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 cache=${RPYC_BRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpyc-bridge}
+scripts/setup-venv.sh
+start_server
 out=dist/release
+# GNU tools (macOS: brew install coreutils gnu-tar).
+sha256=(sha256sum); command -v sha256sum >/dev/null || sha256=(shasum -a 256)
+tar=tar; command -v gtar >/dev/null && tar=gtar
 
 # licenses PYTHON_ROOT DIR: the notices of what the archive contains.
 licenses() {
@@ -66,6 +72,9 @@ for target in "${targets[@]}"; do
     say "$target: running $EXAMPLE ${RUN_PREFIX[*]:+under ${RUN_PREFIX[*]}}"
     got=$("${RUN_PREFIX[@]}" "$EXAMPLE" python -c 'import sys, rpyc, platform; print(platform.machine(), sys.version.split()[0], rpyc.__version__)')
     say "$target: $got"
+    "${RUN_PREFIX[@]}" "$EXAMPLE" -host 127.0.0.1 -port "$SERVER_PORT" | grep -q '^All tests passed!$' \
+        || die "$target: the seed example failed against the RPyC server"
+    say "$target: seed example passed against the RPyC server"
 
     name=rpyc-bridge-$version-$target
     stage=$out/$name
@@ -75,10 +84,10 @@ for target in "${targets[@]}"; do
     cp dist/include/rpyc_bridge.h "$stage/include/"
     cp "go/link_$PLATFORM.go" "go/zz_archive_$PLATFORM.go" "$stage/go/"
     licenses "$python_root" "$stage/licenses"
-    (cd "$stage" && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS)
-    tar -C "$out" --owner=0 --group=0 --sort=name -czf "$out/$name.tar.gz" "$name"
+    (cd "$stage" && find . -type f ! -name SHA256SUMS | sort | xargs "${sha256[@]}" > SHA256SUMS)
+    "$tar" -C "$out" --owner=0 --group=0 --sort=name -czf "$out/$name.tar.gz" "$name"
     rm -rf "$stage"
 done
-(cd "$out" && sha256sum ./*.tar.gz > SHA256SUMS)
+(cd "$out" && "${sha256[@]}" ./*.tar.gz > SHA256SUMS)
 say "release artifacts in $out:"
 cat "$out/SHA256SUMS" >&2
