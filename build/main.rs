@@ -1,6 +1,6 @@
 //! Build script of rpyc-bridge: resolves a static CPython for the target, links it into the
 //! staticlib, and packs the stdlib zip that the runtime embeds. One stage per module:
-//! context (what and where), dist (which CPython), link (what to link), stdlib_zip.
+//! context (what and where), dist (which CPython), link (what to link), stdlib_zip, frozen.
 
 mod bitcode;
 mod cache;
@@ -8,6 +8,7 @@ mod context;
 mod dist;
 mod env;
 mod fetch;
+mod frozen;
 mod link;
 mod lock;
 mod python_json;
@@ -40,6 +41,7 @@ fn try_build() -> Result<(), String> {
     );
     link::emit(&ctx, &dist)?;
     let zip = stdlib_zip::build(&ctx, &dist)?;
+    frozen::build(&ctx, &dist, &stdlib_zip::compiling_python(&ctx, &dist)?)?;
     let size = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
     println!(
         "cargo:rustc-env=RPYC_BRIDGE_PYTHON_VERSION={}",

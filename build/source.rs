@@ -159,6 +159,9 @@ fn compile_and_install(
     })?;
     fs::write(work.join("Modules/Setup.local"), setup_text)
         .map_err(|e| format!("cannot write Setup.local: {e}"))?;
+    if ctx.target.ends_with("-musl") {
+        skip_multiarch_check(work)?;
+    }
 
     let zlib_lib = ctx.zlib_root.join("lib");
     let mut configure = Command::new("./configure");
@@ -188,7 +191,9 @@ fn compile_and_install(
             .arg(format!("--build={}", gnu_triple(&ctx.host)))
             .arg(format!("--with-build-python={}", build_python.display()))
             .arg("ac_cv_file__dev_ptmx=yes")
-            .arg("ac_cv_file__dev_ptc=no");
+            .arg("ac_cv_file__dev_ptc=no")
+            // A cross build cannot run configure's getaddrinfo probe; glibc and musl both pass it.
+            .arg("ac_cv_buggy_getaddrinfo=no");
     }
     step("configure", work, &mut configure)?;
     step(
@@ -221,6 +226,23 @@ fn compile_and_install(
     fs::copy(work.join("LICENSE"), licenses.join("LICENSE.cpython.txt"))
         .map_err(|e| format!("cannot copy CPython's LICENSE: {e}"))?;
     Ok(())
+}
+
+/// configure asks the compiler for its multiarch name and requires it to equal the platform
+/// triplet it derives from the C library. Debian's musl-gcc wraps the glibc gcc, so it says
+/// `x86_64-linux-gnu` while the triplet is `x86_64-linux-musl`: configure stops with
+/// "internal configure error". An empty MULTIARCH makes configure take the triplet instead.
+fn skip_multiarch_check(work: &Path) -> Result<(), String> {
+    let path = work.join("configure");
+    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read configure: {e}"))?;
+    let probe = "MULTIARCH=$($CC --print-multiarch 2>/dev/null)";
+    if !text.contains(probe) {
+        return Err(format!(
+            "configure has no `{probe}`: the musl workaround in build/source.rs needs updating"
+        ));
+    }
+    fs::write(&path, text.replace(probe, "MULTIARCH="))
+        .map_err(|e| format!("cannot write configure: {e}"))
 }
 
 /// Runs one long step, logging to a file in the work directory, and says what it is doing.

@@ -82,7 +82,7 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
 }
 
 /// The Python that compiles the bytecode: the distribution's own, unless cross-compiling.
-fn compiling_python(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
+pub fn compiling_python(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
     if !ctx.is_cross() {
         return Ok(dist.path(&dist.info.python_exe));
     }

@@ -10,9 +10,12 @@ cd "$(dirname "$0")/.."
 require_toolchain
 scripts/setup-venv.sh
 scripts/build.sh 2>/dev/null
+[[ $(uname -m) == x86_64 ]] && scripts/build.sh x86_64-unknown-linux-musl 2>/dev/null
+static=bin/rpyc-example-linux-amd64-musl
 
 cache=${RPYC_BRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpyc-bridge}
-stock=$(ls -d "$cache"/dist/cpython-*-source-*/python/install/bin/python3.13 | head -1)
+host=$(rustc -vV | sed -n "s/^host: //p")
+stock=$(ls -d "$cache"/dist/cpython-*-"$host"-source-*/python/install/bin/python3.13 | head -1)
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
 for whl in "$cache"/downloads/*/rpyc-*.whl "$cache"/downloads/*/plumbum-*.whl; do
@@ -45,6 +48,13 @@ printf '%-66s %10s %10s\n' "embedded stdlib zip (stdlib + rpyc + plumbum .pyc), 
     "$(mb "$(ls -t target/release/build/rpyc-bridge-*/out/stdlib.zip | head -1)")" "-"
 printf '%-66s %10s %10s\n' "example binary, MB" "$(mb bin/rpyc-example)" "-"
 printf '%-66s %10s %10s\n' "example binary stripped, MB (vs cgo hello world stripped)" "$(mb "$wheels/stripped")" "$(mb "$hello")"
+# The budget of issue 6: the full pure-Python stdlib (minus test, idlelib, tkinter,
+# ensurepip) in at most 15 MB, stripped.
+printf '%-66s %10s %10s\n' "example binary stripped, MB (vs budget)" "$(mb "$wheels/stripped")" "15.0"
+if [[ -x $static ]]; then
+    strip -o "$wheels/static" "$static"
+    printf '%-66s %10s %10s\n' "static musl example stripped, MB (vs budget)" "$(mb "$wheels/static")" "15.0"
+fi
 
 echo
 echo "== build"
@@ -72,3 +82,18 @@ fi
 echo
 echo "== run time (server on 127.0.0.1, $(nproc) cores)"
 bin/rpyc-bench -addr "127.0.0.1:$SERVER_PORT" -stock-python "$stock" -wheels "$wheels"
+
+# The static binary's embedded Python against stock CPython, the same code in both:
+# import rpyc, connect, one call. Median of 15 process runs each, interleaved.
+if [[ -x $static ]]; then
+    code="import rpyc; c = rpyc.classic.connect('127.0.0.1', $SERVER_PORT); print(c.modules.math.sqrt(16))"
+    ours=() base=()
+    for _ in $(seq 15); do
+        t0=$EPOCHREALTIME; "$static" python -c "$code" >/dev/null; t1=$EPOCHREALTIME
+        "$stock" -I -c "import sys; sys.path.insert(0, '$wheels'); $code" >/dev/null; t2=$EPOCHREALTIME
+        ours+=("$(seconds "$t0" "$t1")") base+=("$(seconds "$t1" "$t2")")
+    done
+    median_ms() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] * 1000 }'; }
+    printf '%-66s %10s %10s\n' "static musl binary: exec to first result, ms (vs stock python3.13 -I)" \
+        "$(median_ms "${ours[@]}")" "$(median_ms "${base[@]}")"
+fi

@@ -30,3 +30,16 @@ start_server() {
     [[ -n $SERVER_PORT ]] || die "the RPyC server did not start"
     trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
 }
+
+# ensure_apt PACKAGE...: installs the Debian packages that are not installed yet.
+ensure_apt() {
+    local missing=() p
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    ((${#missing[@]} == 0)) && return 0
+    say "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_rust_target() {
+    rustup target list --installed | grep -qx "$1" || rustup target add "$1"
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rustfmt, clippy (warnings are errors), gofmt and go vet.
+# rustfmt, clippy (warnings are errors), gofmt, go vet, and actionlint on the workflows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -10,4 +10,6 @@ cargo clippy --release --locked --all-targets -- -D warnings
 unformatted=$(gofmt -l go)
 [[ -z $unformatted ]] || die "gofmt: $unformatted"
 (cd go && go vet ./...)
+# The release workflow cannot run here; actionlint (from the Go module proxy) checks it.
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 .github/workflows/*.yml
 say "lint: clean"

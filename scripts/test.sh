@@ -25,6 +25,8 @@ stage "rust tests" cargo test --release --locked
 stage "go tests (-race)" bash -c 'cd go && CGO_ENABLED=1 go test -race -count=1 ./...'
 stage "e2e: no Python visible" tests/e2e/no-python-visible.sh
 stage "e2e: build rules" tests/e2e/build-rules.sh
+stage "e2e: static binary in an empty chroot" tests/e2e/static-chroot.sh
+stage "e2e: release artifacts (x86_64, aarch64 under qemu)" tests/e2e/release-artifacts.sh
 
 echo
 for f in "${failures[@]}"; do echo "failed stage: $f"; done

@@ -14,23 +14,13 @@ pub fn python_main(argv: &[CString]) -> i32 {
         eprintln!("rpyc-bridge: the embedded Python is already running in this process");
         return 2;
     }
-    let path = match runtime::stdlib_path() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("rpyc-bridge: {e}");
-            return 1;
-        }
-    };
     let default_argv = [CString::new("python").unwrap()];
     let argv = if argv.is_empty() {
         &default_argv[..]
     } else {
         argv
     };
-    if let Err(e) = pyconfig::initialize(&pyconfig::Startup {
-        search_path: &path,
-        argv: Some(argv),
-    }) {
+    if let Err(e) = runtime::start_interpreter(Some(argv)) {
         eprintln!("rpyc-bridge: the embedded Python did not start: {e}");
         return 1;
     }

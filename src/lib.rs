@@ -2,7 +2,7 @@
 //! one archive (librpyc_bridge.a) that cgo links into a self-contained Go binary.
 //!
 //! - `pyconfig`: starting CPython (the only PyConfig code);
-//! - `stdlib_image`: the embedded stdlib zip and how zipimport reaches it;
+//! - `stdlib_image`: the embedded stdlib zip, imported from memory;
 //! - `runtime`: the process-wide interpreter, started once;
 //! - `bridge`: the safe Rust API over the Python runtime module;
 //! - `ffi`: the C ABI (dist/include/rpyc_bridge.h);

@@ -29,19 +29,20 @@ fn start() -> Result<(), String> {
             "this process already ran the interpreter as a program (rpyc_python_main)".into(),
         );
     }
-    let path = stdlib_path()?;
-    pyconfig::initialize(&pyconfig::Startup {
-        search_path: &path,
-        argv: None,
-    })?;
+    start_interpreter(None)?;
     pyconfig::release_gil();
     Ok(())
 }
 
-pub(crate) fn stdlib_path() -> Result<CString, String> {
-    let path = stdlib_image::materialize()?;
-    CString::new(path.into_os_string().into_encoded_bytes())
-        .map_err(|_| "the stdlib path contains NUL".to_string())
+/// Initialises CPython with the embedded stdlib importable from memory; this thread keeps
+/// the GIL. `argv` as in `pyconfig::Startup`.
+pub(crate) fn start_interpreter(argv: Option<&[CString]>) -> Result<(), String> {
+    stdlib_image::register_frozen_modules();
+    pyconfig::initialize(&pyconfig::Startup {
+        search_path: stdlib_image::ROOT,
+        argv,
+    })?;
+    Python::attach(stdlib_image::install_importer)
 }
 
 thread_local! {

@@ -1,85 +1,67 @@
-//! The embedded stdlib zip, and how CPython's zipimport gets to read it.
+//! The embedded stdlib zip, imported straight from the executable's memory.
 //!
-//! On Linux the bytes go into an anonymous memory file (memfd) and sys.path names it as
-//! `/proc/self/fd/N`: nothing is written to disk. Where that cannot work (no memfd, or no
-//! /proc, as in an empty chroot), the zip is written once to a content-addressed file,
-//! `<cache>/rpyc-bridge/stdlib-<sha256>.zip` (`$XDG_CACHE_HOME`, else `$HOME/.cache`, else
-//! the temp dir), reused by every later process and never rewritten.
+//! CPython's initialisation imports `encodings` before any importer of ours can run, so
+//! those few modules, and our importer (src/frozen/_rpyc_bridge_importer.py), are frozen
+//! (`PyImport_FrozenModules`, public API). Once CPython is up, the importer gets a
+//! zero-copy memoryview of the zip and serves the virtual sys.path entry `ROOT` from it.
+//! Nothing is written, no file or memfd is opened, /proc is not needed.
 
-use std::fs;
-use std::io::Write;
-use std::path::PathBuf;
+use pyo3::prelude::*;
+use pyo3::{ffi, types::PyAnyMethods};
+use std::ffi::{c_char, c_int, CStr};
 
 pub static STDLIB_ZIP: &[u8] = include_bytes!(env!("RPYC_BRIDGE_STDLIB_ZIP"));
-const STDLIB_SHA256: &str = env!("RPYC_BRIDGE_STDLIB_SHA256");
 
-/// A path zipimport can open for the embedded zip.
-pub fn materialize() -> Result<PathBuf, String> {
-    #[cfg(target_os = "linux")]
-    if let Some(path) = memfd::path() {
-        return Ok(path);
-    }
-    content_addressed_file()
+/// The one sys.path entry. Virtual: module `__file__`s are `<ROOT>/os.pyc` and so on.
+pub const ROOT: &CStr = c"<rpyc-bridge>/stdlib.zip";
+
+/// (name, marshalled code, is a package), made by build/frozen.rs.
+static FROZEN: &[(&CStr, &[u8], bool)] = include!(concat!(env!("OUT_DIR"), "/frozen_modules.rs"));
+
+const IMPORTER: &str = "_rpyc_bridge_importer";
+
+/// Registers the frozen modules. Call once, before the interpreter is initialised.
+pub fn register_frozen_modules() {
+    let mut table: Vec<ffi::_frozen> = FROZEN
+        .iter()
+        .map(|(name, code, package)| ffi::_frozen {
+            name: name.as_ptr(),
+            code: code.as_ptr(),
+            size: code.len() as c_int,
+            is_package: c_int::from(*package),
+        })
+        .collect();
+    table.push(ffi::_frozen {
+        name: std::ptr::null(),
+        code: std::ptr::null(),
+        size: 0,
+        is_package: 0,
+    });
+    // The interpreter reads the table for the life of the process.
+    let table: &'static [ffi::_frozen] = Box::leak(table.into_boxed_slice());
+    // SAFETY: runs before Py_InitializeFromConfig (runtime.rs starts CPython once), so
+    // nothing reads the pointer concurrently; the table is NULL-terminated and 'static.
+    unsafe { ffi::PyImport_FrozenModules = table.as_ptr() };
 }
 
-fn content_addressed_file() -> Result<PathBuf, String> {
-    let dir = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("rpyc-bridge");
-    let path = dir.join(format!("stdlib-{}.zip", &STDLIB_SHA256[..32]));
-    if fs::read(&path).is_ok_and(|existing| existing == STDLIB_ZIP) {
-        return Ok(path);
-    }
-    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".stdlib-{}.{}.tmp",
-        &STDLIB_SHA256[..32],
-        std::process::id()
-    ));
-    let mut file =
-        fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    file.write_all(STDLIB_ZIP)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, &path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    Ok(path)
-}
-
-#[cfg(target_os = "linux")]
-mod memfd {
-    use super::STDLIB_ZIP;
-    use std::fs::File;
-    use std::io::Write;
-    use std::os::fd::{FromRawFd, IntoRawFd};
-    use std::path::PathBuf;
-
-    /// `/proc/self/fd/N` of a sealed memfd holding the zip, if memfd and /proc both work.
-    pub fn path() -> Option<PathBuf> {
-        // SAFETY: the name is a valid C string; memfd_create has no other preconditions.
-        let fd = unsafe {
-            libc::memfd_create(
-                c"rpyc-bridge-stdlib.zip".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if fd < 0 {
-            return None;
-        }
-        // SAFETY: `fd` was just created and is owned by nobody else.
-        let mut file = unsafe { File::from_raw_fd(fd) };
-        file.write_all(STDLIB_ZIP).ok()?;
-        let seals =
-            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-        // SAFETY: fcntl on a valid memfd; a failure only means the file stays unsealed.
-        unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) };
-        let path = PathBuf::from(format!("/proc/self/fd/{fd}"));
-        if std::fs::metadata(&path).map(|m| m.len()).ok()? != STDLIB_ZIP.len() as u64 {
-            return None; // no /proc: dropping `file` closes the memfd
-        }
-        // The fd lives as long as the process: zipimport reopens the path on every import.
-        let _ = file.into_raw_fd();
-        Some(path)
-    }
+/// Installs the in-memory importer. Call once, right after initialisation, with the GIL.
+pub fn install_importer(py: Python<'_>) -> Result<(), String> {
+    // SAFETY: STDLIB_ZIP is 'static and never written; the memoryview is read-only
+    // (PyBUF_READ), so Python can neither outlive nor modify the bytes.
+    let view = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyMemoryView_FromMemory(
+                STDLIB_ZIP.as_ptr() as *mut c_char,
+                STDLIB_ZIP.len() as ffi::Py_ssize_t,
+                ffi::PyBUF_READ,
+            ),
+        )
+    };
+    view.and_then(|view| {
+        py.import(IMPORTER)?
+            .call_method1("install", (view, ROOT.to_str().unwrap()))
+    })
+    .map(|_| ())
+    .map_err(|e| format!("cannot install the in-memory stdlib importer: {e}"))
 }

@@ -1,0 +1,9 @@
+//go:build darwin && amd64
+
+package rpyc
+
+// The archive scripts/build.sh puts in dist/darwin_amd64 (python-build-standalone's CPython).
+// Written for the release workflow's macOS jobs; no macOS machine has linked it yet.
+
+// #cgo LDFLAGS: ${SRCDIR}/../dist/darwin_amd64/librpyc_bridge.a -lm -ldl -framework CoreFoundation
+import "C"
