@@ -116,6 +116,22 @@ def is_connected(handle):
 
 
 def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plain=False):
+    conn = _conns.get(handle)
+    if conn is not None and not kwargs_json and not buffers and timeout_ms <= 0 and "{" not in args_json:
+        fn = conn.functions.get((module, func))
+        if fn is not None:
+            # The hot path: a known function with plain arguments, called straight through
+            # its netref. Anything unusual (a netref result) takes the general path below.
+            with conn.exclusive():
+                conn.check_open()
+                result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
+            if type(result) in _PLAIN:
+                return codec.encode_local(result, _refs, handle)
+            with conn.exclusive():
+                if not _holds_netref(result):
+                    return _local(handle, result)
+                del conn.functions[(module, func)]
+                return _reply(handle, conn.request(conn.helpers["encode"], (result,), None), plain)
     conn = _conn(handle)
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
     with conn.exclusive():
@@ -144,6 +160,9 @@ def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plai
     if type(reply) is str and not wired:
         conn.functions[key] = conn.helpers["resolve"](module, func)
     return _reply(handle, reply, plain)
+
+
+_PLAIN = (int, float, str, bool, type(None))
 
 
 def _holds_netref(value):
