@@ -117,6 +117,7 @@ def is_connected(handle):
 
 def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plain=False):
     conn = _conns.get(handle)
+    args_json = args_json or "[]"
     if conn is not None and not kwargs_json and not buffers and timeout_ms <= 0 and "{" not in args_json:
         fn = conn.functions.get((module, func))
         if fn is not None:
