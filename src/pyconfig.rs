@@ -5,6 +5,9 @@ use pyo3::ffi;
 use std::ffi::{c_char, CStr, CString};
 use std::mem::MaybeUninit;
 
+/// `PyMemAllocatorName::PYMEM_ALLOCATOR_MIMALLOC` in CPython 3.13's cpython/pymem.h.
+const PYMEM_ALLOCATOR_MIMALLOC: std::ffi::c_int = 7;
+
 /// How the interpreter starts.
 pub struct Startup<'a> {
     /// The single sys.path entry: the embedded stdlib zip.
@@ -25,6 +28,9 @@ pub fn initialize(startup: &Startup) -> Result<(), String> {
         ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr());
         let mut pre = pre.assume_init();
         pre.utf8_mode = 1;
+        // mimalloc (bundled with CPython 3.13) for every domain: the libc allocators differ
+        // a lot between targets, and musl's makes start-up ~20% slower.
+        pre.allocator = PYMEM_ALLOCATOR_MIMALLOC;
         check(ffi::Py_PreInitialize(&pre))?;
     }
     // SAFETY: `config` is initialised by PyConfig_InitIsolatedConfig, only filled through
