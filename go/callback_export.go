@@ -40,6 +40,10 @@ func rpycGoCallback(id C.uint64_t, conn C.uint64_t, argsJSON *C.char, kwargsJSON
 	}
 	args, _ := argsTree.([]any)
 	kwargs, _ := kwargsTree.(map[string]any)
+	if c != nil {
+		c.callbacks.Add(1)
+		defer c.callbacks.Add(-1)
+	}
 	result, err, panicked := runCallback(uint64(id), args, kwargs)
 	if panicked {
 		return fail(2, err)

@@ -22,6 +22,13 @@ type Conn struct {
 	once    sync.Once
 	cleanup runtime.Cleanup
 	redial  sync.Mutex
+
+	// One call at a time: goroutines queue here, parked, rather than as OS threads in the
+	// library (which costs thread and GIL hand-offs on every call). Skipped while a Go
+	// callback of this connection runs, so that its nested calls go through; the library
+	// serialises those itself.
+	mu        sync.Mutex
+	callbacks atomic.Int32
 }
 
 // Dial connects to the RPyC server at addr ("host:port"). By default the server is a
@@ -168,6 +175,10 @@ func (c *Conn) do(ctx context.Context, op string, request func(handle uint64, ti
 	h := c.handle.Load()
 	if h == 0 {
 		return Value{}, &Error{Code: CodeClosed, Op: op, Message: "the connection to " + c.addr + " is closed"}
+	}
+	if c.callbacks.Load() == 0 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 	}
 	if c.retry != nil && !capiIsConnected(h) {
 		var err error
