@@ -291,7 +291,7 @@ pub fn discover(
 /// A Ref to a new Python callable that runs callback `callback_id` through the handler.
 pub fn callback_new(conn: ConnHandle, callback_id: u64) -> Result<RefHandle, BridgeError> {
     python(|py| {
-        crate::callbacks::ensure_native_module(py)?;
+        crate::native::ensure(py)?;
         func(py, "callback_new")?
             .call1((conn, callback_id))?
             .extract()

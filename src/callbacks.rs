@@ -2,19 +2,17 @@
 //! through one registered function pointer and an opaque id (see `RpycCallbackFn`).
 //!
 //! The Python side (src/python/rpyc_bridge_rt/callbacks.py) calls `invoke` and `release`
-//! of the built-in module made here, `_rpyc_bridge_native`.
+//! through the built-in module `_rpyc_bridge_native` (src/native.rs).
 
 use crate::ffi::{RpycCallbackFn, RpycSlice};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyCFunction, PyDict, PyModule, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 use std::sync::RwLock;
 
 static HANDLER: RwLock<RpycCallbackFn> = RwLock::new(None);
-static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 pub fn set_handler(handler: RpycCallbackFn) {
     *HANDLER.write().unwrap_or_else(|e| e.into_inner()) = handler;
@@ -24,28 +22,8 @@ fn handler() -> RpycCallbackFn {
     *HANDLER.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Makes `_rpyc_bridge_native` importable (once per process).
-pub fn ensure_native_module(py: Python<'_>) -> PyResult<()> {
-    MODULE.get_or_try_init(py, || {
-        let module = PyModule::new(py, "_rpyc_bridge_native")?;
-        module.add(
-            "invoke",
-            PyCFunction::new_closure(py, Some(c"invoke"), None, invoke)?,
-        )?;
-        module.add(
-            "release",
-            PyCFunction::new_closure(py, Some(c"release"), None, release)?,
-        )?;
-        py.import("sys")?
-            .getattr("modules")?
-            .set_item("_rpyc_bridge_native", &module)?;
-        Ok::<_, PyErr>(module.unbind())
-    })?;
-    Ok(())
-}
-
 /// invoke(id, conn, args_json, kwargs_json, buffers) -> (status, result_json, error)
-fn invoke(
+pub(crate) fn invoke(
     args: &Bound<'_, PyTuple>,
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<(i32, Option<String>, Option<String>)> {
@@ -100,7 +78,10 @@ fn invoke(
 }
 
 /// release(id): the Python side dropped one callable of `id`.
-fn release(args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+pub(crate) fn release(
+    args: &Bound<'_, PyTuple>,
+    _kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     let py = args.py();
     let (id,): (u64,) = args.extract()?;
     if let Some(handler) = handler() {

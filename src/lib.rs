@@ -14,6 +14,7 @@ mod callbacks;
 mod entry;
 mod error;
 pub mod ffi;
+mod native;
 mod pyconfig;
 mod runtime;
 mod stdlib_image;

@@ -44,8 +44,35 @@ pub fn register_frozen_modules() {
     unsafe { ffi::PyImport_FrozenModules = table.as_ptr() };
 }
 
+/// zstd_entry(offset, compressed_size, size) -> bytes: one zstd-compressed entry of the
+/// embedded zip, decompressed (called by the frozen importer for method 93).
+pub(crate) fn zstd_entry(
+    args: &Bound<'_, pyo3::types::PyTuple>,
+    _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+) -> PyResult<Py<pyo3::types::PyBytes>> {
+    let py = args.py();
+    let (offset, csize, size): (usize, usize, usize) = args.extract()?;
+    let data = offset
+        .checked_add(csize)
+        .and_then(|end| STDLIB_ZIP.get(offset..end))
+        .ok_or_else(|| pyo3::exceptions::PyImportError::new_err("zip entry out of range"))?;
+    let bytes = pyo3::types::PyBytes::new_with(py, size, |buf| {
+        match zstd::bulk::decompress_to_buffer(data, buf) {
+            Ok(n) if n == size => Ok(()),
+            Ok(n) => Err(pyo3::exceptions::PyImportError::new_err(format!(
+                "zip entry inflated to {n} bytes, not {size}"
+            ))),
+            Err(e) => Err(pyo3::exceptions::PyImportError::new_err(format!(
+                "zip entry: {e}"
+            ))),
+        }
+    })?;
+    Ok(bytes.unbind())
+}
+
 /// Installs the in-memory importer. Call once, right after initialisation, with the GIL.
 pub fn install_importer(py: Python<'_>) -> Result<(), String> {
+    crate::native::ensure(py).map_err(|e| format!("cannot make the native module: {e}"))?;
     // SAFETY: STDLIB_ZIP is 'static and never written; the memoryview is read-only
     // (PyBUF_READ), so Python can neither outlive nor modify the bytes.
     let view = unsafe {
