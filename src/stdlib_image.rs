@@ -57,7 +57,22 @@ pub(crate) fn zstd_entry(
         .and_then(|end| STDLIB_ZIP.get(offset..end))
         .ok_or_else(|| pyo3::exceptions::PyImportError::new_err("zip entry out of range"))?;
     let bytes = pyo3::types::PyBytes::new_with(py, size, |buf| {
-        match zstd::bulk::decompress_to_buffer(data, buf) {
+        // One decompression context per thread, reused: making one costs more than a
+        // small module's decompression.
+        thread_local! {
+            static DCTX: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let result = DCTX.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(zstd::bulk::Decompressor::new()?);
+            }
+            slot.as_mut()
+                .expect("just set")
+                .decompress_to_buffer(data, buf)
+        });
+        match result {
             Ok(n) if n == size => Ok(()),
             Ok(n) => Err(pyo3::exceptions::PyImportError::new_err(format!(
                 "zip entry inflated to {n} bytes, not {size}"
