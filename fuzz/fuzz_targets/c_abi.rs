@@ -75,12 +75,19 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     // Nothing was ever opened, so nothing can succeed; a failure always explains itself.
-    assert_ne!(status, RpycStatus::Ok as i32, "op {op} on handle {h} succeeded");
+    assert_ne!(
+        status,
+        RpycStatus::Ok as i32,
+        "op {op} on handle {h} succeeded"
+    );
     assert!(
         status == RpycStatus::ErrHandle as i32 || status == RpycStatus::ErrArgument as i32,
         "op {op}: unexpected status {status}"
     );
-    assert!(!err.is_null(), "op {op}: status {status} without an RpycError");
+    assert!(
+        !err.is_null(),
+        "op {op}: status {status} without an RpycError"
+    );
     assert!(value.is_null() && out_text.is_null() && out == 0);
     // SAFETY: an error returned by the library, freed once.
     unsafe { rpyc_error_free(err) };
