@@ -2,6 +2,7 @@ package rpyc
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"runtime"
 	"sync"
@@ -35,7 +36,8 @@ func newRef(conn *Conn, handle uint64) *Ref {
 	return r
 }
 
-// Close releases the remote object. It is idempotent and safe on a nil *Ref.
+// Close releases the remote object. It is idempotent and safe on a nil *Ref, and a no-op
+// once the Conn was closed (closing the Conn released its Refs already).
 func (r *Ref) Close() error {
 	if r == nil {
 		return nil
@@ -44,7 +46,10 @@ func (r *Ref) Close() error {
 	r.once.Do(func() {
 		r.cleanup.Stop()
 		if h := r.handle.Swap(0); h != 0 {
-			err = capiRefRelease(h)
+			// ErrHandle: released already, with its connection; nothing left to do.
+			if err = capiRefRelease(h); errors.Is(err, ErrHandle) {
+				err = nil
+			}
 		}
 	})
 	return err

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 require_toolchain
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 cargo fmt --all --check
+(cd fuzz && cargo fmt --check) # its own workspace (nightly-only), so --all does not reach it
 cargo clippy --release --locked --all-targets -- -D warnings
 unformatted=$(gofmt -l go)
 [[ -z $unformatted ]] || die "gofmt: $unformatted"

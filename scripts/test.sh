@@ -26,6 +26,8 @@ stage "go tests (-race)" bash -c 'cd go && CGO_ENABLED=1 go test -race -count=1 
 stage "e2e: no Python visible" tests/e2e/no-python-visible.sh
 stage "e2e: build rules" tests/e2e/build-rules.sh
 stage "e2e: static binary in an empty chroot" tests/e2e/static-chroot.sh
+stage "e2e: C ABI under valgrind, no leaks" tests/e2e/leaks.sh
+stage "fuzz: C ABI and Go values, 10 s per target" scripts/fuzz.sh 10
 stage "e2e: release artifacts (x86_64, aarch64 under qemu)" tests/e2e/release-artifacts.sh
 
 echo

@@ -21,6 +21,7 @@ import (
 )
 
 func main() {
+	startRSS := rssMB() // before anything starts Python
 	if len(os.Args) > 1 && os.Args[1] == "first-result" {
 		os.Exit(firstResult(os.Args[2]))
 	}
@@ -35,6 +36,7 @@ func main() {
 
 	t := &table{}
 	host, port, _ := strings.Cut(*addr, ":")
+	rssRows(t, *addr, startRSS)
 
 	ours := latency(*addr, *calls)
 	var base struct {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rpyc_test
+
+const raceDetector = false

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Fuzzes for a bounded time, each target from its committed corpus:
+#   the C ABI (fuzz/, cargo +nightly fuzz): arbitrary handles, strings and buffers;
+#   the Go value encoding (go test -fuzz): FuzzDecode and FuzzEncodeRoundTrip.
+# A crash fails the script; cargo-fuzz leaves the input in fuzz/artifacts/, go test in
+# go/testdata/fuzz/. Installs nightly and cargo-fuzz if missing.
+# Usage: scripts/fuzz.sh [SECONDS per target, default 60]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+require_toolchain
+seconds=${1:-60}
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+say "fuzz: C ABI, ${seconds}s"
+# libFuzzer adds what it finds to the first corpus dir: a scratch one, so that git keeps
+# only the committed seeds (the second dir). Leak detection is off: the interpreter, started
+# once, lives to the end of the process and LeakSanitizer would count it on the first input;
+# leaks are tests/e2e/leaks.sh's job (valgrind, with every result freed).
+found=$(mktemp -d)
+trap 'rm -rf "$found"' EXIT
+ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run c_abi "$found" fuzz/corpus/c_abi -- -max_total_time="$seconds" -max_len=4096 -detect_leaks=0
+
+for target in FuzzDecode FuzzEncodeRoundTrip; do
+    say "fuzz: Go $target, ${seconds}s"
+    (cd go && CGO_ENABLED=1 go test -run '^$' -fuzz "^$target\$" -fuzztime "${seconds}s" .)
+done
+say "fuzz: no crashes"
