@@ -133,6 +133,15 @@ func (s *slices) n() C.size_t { return C.size_t(len(s.items)) }
 
 func (s *slices) release() { s.pinner.Unpin() }
 
+// handleOut runs a library function that returns a handle or a count through an
+// out-parameter, and its error through another.
+func handleOut(op string, call func(out *C.uint64_t, cerr **C.RpycError) C.int32_t) (uint64, error) {
+	var out C.uint64_t
+	var cerr *C.RpycError
+	status := call(&out, &cerr)
+	return uint64(out), takeError(status, cerr, op)
+}
+
 // takeValue decodes a library value (copying its buffers into Go memory) and frees it.
 func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
 	if v == nil {
@@ -187,33 +196,29 @@ func capiGetAttr(conn *Conn, handle uint64, module, attr string, timeoutMs int64
 func capiImport(handle uint64, module string) (uint64, error) {
 	cmod := cString(module)
 	defer free(cmod)
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_conn_import(C.uint64_t(handle), cmod, &out, &cerr)
-	return uint64(out), takeError(status, cerr, "import "+module)
+	return handleOut("import "+module, func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_conn_import(C.uint64_t(handle), cmod, out, cerr)
+	})
 }
 
 func capiRoot(handle uint64) (uint64, error) {
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_conn_root(C.uint64_t(handle), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "root")
+	return handleOut("root", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_conn_root(C.uint64_t(handle), out, cerr)
+	})
 }
 
 func capiRefCount(handle uint64) (uint64, error) {
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_conn_ref_count(C.uint64_t(handle), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "ref count")
+	return handleOut("ref count", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_conn_ref_count(C.uint64_t(handle), out, cerr)
+	})
 }
 
 func capiRefGetAttr(ref uint64, name string) (uint64, error) {
 	cname := cString(name)
 	defer free(cname)
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_ref_getattr(C.uint64_t(ref), cname, &out, &cerr)
-	return uint64(out), takeError(status, cerr, "attr "+name)
+	return handleOut("attr "+name, func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_ref_getattr(C.uint64_t(ref), cname, out, cerr)
+	})
 }
 
 func capiRefSetAttr(ref uint64, name, valueJSON string, buffers [][]byte) error {
@@ -233,10 +238,9 @@ func capiRefCall(ref uint64, argsJSON, kwargsJSON string, buffers [][]byte, time
 	defer free(ckw)
 	lent := lend(buffers)
 	defer lent.release()
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_ref_call(C.uint64_t(ref), cargs, ckw, lent.ptr(), lent.n(), C.int64_t(timeoutMs), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "call")
+	return handleOut("call", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_ref_call(C.uint64_t(ref), cargs, ckw, lent.ptr(), lent.n(), C.int64_t(timeoutMs), out, cerr)
+	})
 }
 
 func capiRefGetItem(ref uint64, keyJSON string, buffers [][]byte) (uint64, error) {
@@ -244,10 +248,9 @@ func capiRefGetItem(ref uint64, keyJSON string, buffers [][]byte) (uint64, error
 	defer free(ckey)
 	lent := lend(buffers)
 	defer lent.release()
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_ref_getitem(C.uint64_t(ref), ckey, lent.ptr(), lent.n(), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "getitem")
+	return handleOut("getitem", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_ref_getitem(C.uint64_t(ref), ckey, lent.ptr(), lent.n(), out, cerr)
+	})
 }
 
 func capiRefSetItem(ref uint64, keyJSON, valueJSON string, buffers [][]byte) error {
@@ -262,10 +265,9 @@ func capiRefSetItem(ref uint64, keyJSON, valueJSON string, buffers [][]byte) err
 }
 
 func capiRefLen(ref uint64) (uint64, error) {
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_ref_len(C.uint64_t(ref), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "len")
+	return handleOut("len", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_ref_len(C.uint64_t(ref), out, cerr)
+	})
 }
 
 func capiRefText(ref uint64, asStr bool) (string, error) {
@@ -290,17 +292,15 @@ func capiRefDecode(conn *Conn, ref uint64, timeoutMs int64) (Value, error) {
 }
 
 func capiRefIter(ref uint64) (uint64, error) {
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_ref_iter(C.uint64_t(ref), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "iter")
+	return handleOut("iter", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_ref_iter(C.uint64_t(ref), out, cerr)
+	})
 }
 
 func capiIterNext(iter uint64) (uint64, error) {
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_iter_next(C.uint64_t(iter), &out, &cerr)
-	return uint64(out), takeError(status, cerr, "next")
+	return handleOut("next", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
+		return C.rpyc_iter_next(C.uint64_t(iter), out, cerr)
+	})
 }
 
 func capiDiscover(service, host string, port int, tcp bool, timeoutMs int64) (string, error) {
