@@ -122,17 +122,11 @@ def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plai
         fn = conn.functions.get((module, func))
         if fn is not None:
             # The hot path: a known function with plain arguments, called straight through
-            # its netref. Anything unusual (a netref result) takes the general path below.
+            # its netref, skipping the general argument decoding below.
             with conn.exclusive():
                 conn.check_open()
                 result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
-            if type(result) in _PLAIN:
-                return codec.encode_local(result, _refs, handle)
-            with conn.exclusive():
-                if not _holds_netref(result):
-                    return _local(handle, result)
-                del conn.functions[(module, func)]
-                return _reply(handle, conn.request(conn.helpers["encode"], (result,), None), plain)
+                return _direct_result(handle, conn, (module, func), result, None, plain)
     conn = _conn(handle)
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
     with conn.exclusive():
@@ -151,11 +145,7 @@ def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plai
     key = (module, func)
     fn = conn.functions.get(key)
     if fn is not None and not wired:
-        result = conn.request(fn, args, timeout, kwargs)
-        if not _holds_netref(result):
-            return _local(handle, result)
-        del conn.functions[key]  # this one returns objects: the helper encodes them from now on
-        return _reply(handle, conn.request(conn.helpers["encode"], (result,), timeout), plain)
+        return _direct_result(handle, conn, key, conn.request(fn, args, timeout, kwargs), timeout, plain)
     # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
     reply = conn.request(conn.helpers["call"], (module, func, args, tuple(kwargs.items()), wired), timeout)
     if type(reply) is str and not wired:
@@ -163,7 +153,13 @@ def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plai
     return _reply(handle, reply, plain)
 
 
-_PLAIN = (int, float, str, bool, type(None))
+def _direct_result(handle, conn, key, result, timeout, plain):
+    """The result of a direct netref call, encoded here; or, when it holds netrefs, by the
+    server's helper, and the function leaves the direct cache for good."""
+    if not _holds_netref(result):
+        return _local(handle, result)
+    del conn.functions[key]
+    return _reply(handle, conn.request(conn.helpers["encode"], (result,), timeout), plain)
 
 
 def _holds_netref(value):
