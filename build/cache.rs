@@ -34,7 +34,11 @@ pub fn ensure_entry(
     if final_dir.join(complete_marker).exists() {
         return Ok(final_dir.to_path_buf());
     }
-    let scratch = final_dir.with_extension("partial");
+    // Beside the entry, named after all of it: `with_extension` would cut names like
+    // cpython-3.13.5-... at their first version dot and give several entries one scratch.
+    let mut scratch_name = final_dir.file_name().unwrap_or_default().to_os_string();
+    scratch_name.push(".partial");
+    let scratch = final_dir.with_file_name(scratch_name);
     remove_dir_if_exists(&scratch)?;
     fs::create_dir_all(&scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;

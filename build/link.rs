@@ -15,6 +15,7 @@ pub fn emit(ctx: &Context, dist: &Distribution) -> Result<(), String> {
         None => None,
     };
     let mut extra: Vec<(&str, &Extension)> = Vec::new();
+    let mut links: Vec<Link> = info.core.links.clone();
     for name in REQUIRED_MODULES {
         let ext = pick_variant(info.extensions.get(*name)).ok_or_else(|| {
             format!(
@@ -25,9 +26,10 @@ pub fn emit(ctx: &Context, dist: &Distribution) -> Result<(), String> {
         if !ext.in_core {
             extra.push((name, ext));
         }
+        // An extension compiled into libpython still needs its libraries (OpenSSL for _ssl).
+        links.extend(ext.links.iter().cloned());
     }
 
-    let mut links: Vec<Link> = info.core.links.clone();
     match (&info.core.static_lib, extra.is_empty() && lowerer.is_none()) {
         (Some(lib), true) => link_static_file(&dist.path(lib)),
         _ => {
@@ -47,7 +49,6 @@ pub fn emit(ctx: &Context, dist: &Distribution) -> Result<(), String> {
                 for obj in &ext.objs {
                     build.object(native_object(&lowerer, &dist.path(obj))?);
                 }
-                links.extend(ext.links.iter().cloned());
             }
             if info.core.objs.is_empty() {
                 return Err(format!(

@@ -11,11 +11,14 @@ mod fetch;
 mod frozen;
 mod link;
 mod lock;
+mod openssl;
 mod python_json;
 mod required_modules;
 mod run;
 mod source;
 mod stdlib_zip;
+mod step;
+mod zip_image;
 
 use std::time::Instant;
 

@@ -26,4 +26,6 @@ pub const REQUIRED_MODULES: &[&str] = &[
     "_sha2",
     "_sha3",
     "_blake2",
+    "_ssl",
+    "_hashlib",
 ];

@@ -6,14 +6,13 @@ use crate::context::Context;
 use crate::fetch::{self, Wanted};
 use crate::python_json::Distribution;
 use crate::run::run;
+use crate::zip_image;
 use std::fs::{self, File};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use zip::write::SimpleFileOptions;
 
 /// Bump when the layout of the zip changes.
-const ZIP_RECIPE: &str = "4";
+const ZIP_RECIPE: &str = "6";
 
 /// Writes `<OUT_DIR>/stdlib.zip` and tells the crate where it is.
 pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
@@ -35,7 +34,8 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
     parts.extend(wheel_keys);
     let key = format!("stdlib-{}", &fetch::sha256_bytes(&parts)[..16]);
     let tree = ctx.cache_dir.join("stdlib").join(&key);
-    // The compressed zip of that part is cached too: zstd -19 takes about a minute.
+    // The compressed zip of that part, and its dictionary, are cached too: zstd -19 takes
+    // about a minute.
     cache::ensure_entry(&ctx.cache_dir, &key, &tree, "stdlib.zip", |scratch| {
         let wheels = scratch.join("wheels");
         for pin in &ctx.lock.wheel {
@@ -54,12 +54,22 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
             .arg("-I")
             .arg(&script)
             .arg(scratch.join("pyc"))
+            .arg("--no-docstrings")
             .arg(dist.path(&dist.info.python_stdlib))
             .arg(&wheels))?;
         eprint!("{out}");
         cache::remove_dir_if_exists(&wheels)?;
-        eprintln!("rpyc-bridge: compressing the stdlib zip (zstd -19, about a minute)");
-        write_zip(&scratch.join("stdlib.zip"), &[scratch.join("pyc")])?;
+        eprintln!("rpyc-bridge: compressing the stdlib zip (zstd -19 with a trained dictionary, about a minute)");
+        let files = read_files(&[scratch.join("pyc")])?;
+        let samples: Vec<Vec<u8>> = files.iter().map(|(_, data)| data.clone()).collect();
+        let dictionary = zip_image::train(&samples)?;
+        let mut packer = zip_image::Packer::new(&dictionary)?;
+        let entries = files
+            .into_iter()
+            .map(|(name, data)| packer.entry(name, &data))
+            .collect::<Result<Vec<_>, _>>()?;
+        zip_image::write(&scratch.join("stdlib.zip"), &entries)?;
+        fs::write(scratch.join("stdlib.dict"), &dictionary).map_err(|e| e.to_string())?;
         cache::remove_dir_if_exists(&scratch.join("pyc"))
     })?;
 
@@ -72,11 +82,25 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
         .arg(&runtime_pyc)
         .arg(&runtime_dir))?;
 
+    let dictionary = fs::read(tree.join("stdlib.dict")).map_err(|e| e.to_string())?;
+    let mut entries = zip_image::read(&tree.join("stdlib.zip"))?;
+    let mut packer = zip_image::Packer::new(&dictionary)?;
+    for (name, data) in read_files(&[runtime_pyc])? {
+        entries.push(packer.entry(name, &data)?);
+    }
     let zip_path = ctx.out_dir.join("stdlib.zip");
-    extend_zip(&zip_path, &tree.join("stdlib.zip"), &runtime_pyc)?;
+    zip_image::write(&zip_path, &entries)?;
+    // Stored compressed (it compresses to half); the runtime inflates it once.
+    let dict_path = ctx.out_dir.join("stdlib.dict.zst");
+    let packed = zstd::bulk::compress(&dictionary, zip_image::LEVEL).map_err(|e| e.to_string())?;
+    fs::write(&dict_path, packed).map_err(|e| e.to_string())?;
     println!(
         "cargo:rustc-env=RPYC_BRIDGE_STDLIB_ZIP={}",
         zip_path.display()
+    );
+    println!(
+        "cargo:rustc-env=RPYC_BRIDGE_STDLIB_DICT={}",
+        dict_path.display()
     );
     println!(
         "cargo:rustc-env=RPYC_BRIDGE_STDLIB_SHA256={}",
@@ -118,56 +142,21 @@ fn unzip(archive: &Path, dest: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot extract {}: {e}", archive.display()))
 }
 
-/// Deterministic: sorted entries, fixed timestamps, zstd.
-fn write_zip(path: &Path, roots: &[PathBuf]) -> Result<(), String> {
-    let out = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::new(out));
-    add_files(&mut zip, roots)?;
-    zip.finish()
-        .map_err(|e| e.to_string())?
-        .flush()
-        .map_err(|e| e.to_string())
-}
-
-/// `base`'s entries, copied still compressed, then the files under `extra`.
-fn extend_zip(path: &Path, base: &Path, extra: &Path) -> Result<(), String> {
-    let input = File::open(base).map_err(|e| format!("cannot open {}: {e}", base.display()))?;
-    let mut base_zip =
-        zip::ZipArchive::new(input).map_err(|e| format!("{}: {e}", base.display()))?;
-    let out = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::new(out));
-    for i in 0..base_zip.len() {
-        let entry = base_zip.by_index_raw(i).map_err(|e| e.to_string())?;
-        zip.raw_copy_file(entry).map_err(|e| e.to_string())?;
-    }
-    add_files(&mut zip, &[extra.to_path_buf()])?;
-    zip.finish()
-        .map_err(|e| e.to_string())?
-        .flush()
-        .map_err(|e| e.to_string())
-}
-
-fn add_files(
-    zip: &mut zip::ZipWriter<io::BufWriter<File>>,
-    roots: &[PathBuf],
-) -> Result<(), String> {
+/// The files under `roots`, by their zip names, sorted (so the zip is reproducible).
+fn read_files(roots: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
     for root in roots {
         collect(root, root, &mut files)?;
     }
     files.sort();
-    let options = SimpleFileOptions::default()
-        // zstd: smaller than deflate, and about three times faster to decompress, which
-        // start-up feels (build/../src/frozen/_rpyc_bridge_importer.py reads method 93).
-        .compression_method(zip::CompressionMethod::Zstd)
-        .compression_level(Some(19))
-        .last_modified_time(zip::DateTime::default());
-    for (name, file) in files {
-        zip.start_file(name, options).map_err(|e| e.to_string())?;
-        let mut input = File::open(&file).map_err(|e| e.to_string())?;
-        io::copy(&mut input, zip).map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    files
+        .into_iter()
+        .map(|(name, path)| {
+            fs::read(&path)
+                .map(|data| (name, data))
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        })
+        .collect()
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<(), String> {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	rpyc "github.com/rpyc-bridge/rpyc-bridge/go"
 )
 
 // Real RPyC servers on 127.0.0.1, started for this test binary: a classic one, and one
@@ -18,6 +20,10 @@ import (
 var serverAddr, serviceAddr string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asPythonEnv) == "1" {
+		// This test binary as the embedded Python (see runEmbeddedPython).
+		os.Exit(rpyc.PythonMain(os.Args))
+	}
 	stop, addr, err := startServer("classic_server.py")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start the RPyC server:", err)
@@ -78,3 +84,22 @@ func portOf(addr string) string {
 }
 
 func sleep() { time.Sleep(100 * time.Millisecond) }
+
+const asPythonEnv = "RPYC_BRIDGE_TEST_AS_PYTHON"
+
+// runEmbeddedPython runs this test binary as the embedded Python with args ("-c", ...)
+// and returns what it printed.
+func runEmbeddedPython(t *testing.T, args ...string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), asPythonEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("embedded python %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}

@@ -9,12 +9,13 @@ import (
 type DialOption func(*dialOptions)
 
 type dialOptions struct {
-	Service            string   `json:"service,omitempty"`
-	ConnectTimeout     *float64 `json:"connect_timeout,omitempty"`
-	SyncRequestTimeout *float64 `json:"sync_request_timeout,omitempty"`
-	AllowPublicAttrs   *bool    `json:"allow_public_attrs,omitempty"`
-	KeepAlive          bool     `json:"keepalive,omitempty"`
-	Compress           bool     `json:"compress,omitempty"`
+	Service            string      `json:"service,omitempty"`
+	ConnectTimeout     *float64    `json:"connect_timeout,omitempty"`
+	SyncRequestTimeout *float64    `json:"sync_request_timeout,omitempty"`
+	AllowPublicAttrs   *bool       `json:"allow_public_attrs,omitempty"`
+	KeepAlive          bool        `json:"keepalive,omitempty"`
+	Compress           bool        `json:"compress,omitempty"`
+	TLS                *tlsOptions `json:"tls,omitempty"`
 
 	reconnect *reconnect
 }

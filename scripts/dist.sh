@@ -45,13 +45,11 @@ PY
     cp "$zlib" "$2/LICENSE.zlib.txt"
     cat > "$2/NOTICE.txt" <<TXT
 librpyc_bridge.a contains CPython $(sed -n 's/^version = "\(.*\)"/\1/p' vendor-python/python.lock.toml | head -1) (LICENSE.cpython.txt and the
-other LICENSE.* files of its distribution), rpyc and plumbum as bytecode (LICENSE.rpyc.txt,
+other LICENSE.* files of its distribution), OpenSSL for CPython's _ssl and _hashlib
+(LICENSE.openssl*.txt, Apache-2.0), rpyc and plumbum as bytecode (LICENSE.rpyc.txt,
 LICENSE.plumbum.txt), zlib (LICENSE.zlib.txt), and Rust crates under MIT or Apache-2.0
-(pyo3, serde_json, libc, libz-sys; rpyc-bridge itself is MIT). The musl archives also ship
-libunwind.a, LLVM's unwinder from the Rust toolchain (Apache-2.0 WITH LLVM-exception).
-
-OpenSSL: not included. The embedded CPython is built without _ssl and _hashlib, so no
-OpenSSL code is in these archives and no OpenSSL license applies to them.
+(pyo3, serde_json, libc, libz-sys, zstd; rpyc-bridge itself is MIT). The musl archives also
+ship libunwind.a, LLVM's unwinder from the Rust toolchain (Apache-2.0 WITH LLVM-exception).
 TXT
 }
 rm -rf "$out" && mkdir -p "$out"

@@ -7,14 +7,19 @@
 //! - `bridge`: the safe Rust API over the Python runtime module;
 //! - `ffi`: the C ABI (dist/include/rpyc_bridge.h);
 //! - `entry`: the interpreter as a program (`python -c ...`);
-//! - `callbacks`: Go functions that remote Python calls back.
+//! - `callbacks`: Go functions that remote Python calls back;
+//! - `client_cert` (over `openssl_ffi`): a TLS client certificate from memory.
 
 mod bridge;
 mod callbacks;
+mod client_cert;
 mod entry;
 mod error;
 pub mod ffi;
 mod native;
+/// What the bridge imports from OpenSSL, not part of its C ABI.
+/// cbindgen:ignore
+mod openssl_ffi;
 mod pyconfig;
 mod runtime;
 mod stdlib_image;

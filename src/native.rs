@@ -1,7 +1,7 @@
 //! `_rpyc_bridge_native`: the built-in module through which the runtime's own Python code
 //! (the stdlib importer, the callbacks) calls into Rust. Made once, right after start-up.
 
-use crate::{callbacks, stdlib_image};
+use crate::{callbacks, client_cert, stdlib_image};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyModule};
@@ -23,6 +23,15 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
         module.add(
             "zstd_entry",
             PyCFunction::new_closure(py, Some(c"zstd_entry"), None, stdlib_image::zstd_entry)?,
+        )?;
+        module.add(
+            "load_cert_chain_pem",
+            PyCFunction::new_closure(
+                py,
+                Some(c"load_cert_chain_pem"),
+                None,
+                client_cert::load_cert_chain_pem,
+            )?,
         )?;
         py.import("sys")?
             .getattr("modules")?

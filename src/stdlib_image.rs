@@ -12,6 +12,22 @@ use std::ffi::{c_char, c_int, CStr};
 
 pub static STDLIB_ZIP: &[u8] = include_bytes!(env!("RPYC_BRIDGE_STDLIB_ZIP"));
 
+/// The zstd dictionary the zip's entries are compressed with (build/zip_image.rs), itself
+/// zstd-compressed.
+static STDLIB_DICT_ZST: &[u8] = include_bytes!(env!("RPYC_BRIDGE_STDLIB_DICT"));
+
+/// The dictionary, inflated and digested once for every thread's decompressor.
+fn dictionary() -> std::io::Result<&'static zstd::dict::DecoderDictionary<'static>> {
+    static DICT: std::sync::OnceLock<Option<zstd::dict::DecoderDictionary<'static>>> =
+        std::sync::OnceLock::new();
+    DICT.get_or_init(|| {
+        let raw = zstd::stream::decode_all(STDLIB_DICT_ZST).ok()?;
+        Some(zstd::dict::DecoderDictionary::copy(&raw))
+    })
+    .as_ref()
+    .ok_or_else(|| std::io::Error::other("the embedded zstd dictionary does not inflate"))
+}
+
 /// The one sys.path entry. Virtual: module `__file__`s are `<ROOT>/os.pyc` and so on.
 pub const ROOT: &CStr = c"<rpyc-bridge>/stdlib.zip";
 
@@ -45,7 +61,8 @@ pub fn register_frozen_modules() {
 }
 
 /// zstd_entry(offset, compressed_size, size) -> bytes: one zstd-compressed entry of the
-/// embedded zip, decompressed (called by the frozen importer for method 93).
+/// embedded zip, decompressed with the shared dictionary (called by the frozen importer for
+/// method 93).
 pub(crate) fn zstd_entry(
     args: &Bound<'_, pyo3::types::PyTuple>,
     _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
@@ -66,7 +83,9 @@ pub(crate) fn zstd_entry(
         let result = DCTX.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
-                *slot = Some(zstd::bulk::Decompressor::new()?);
+                *slot = Some(zstd::bulk::Decompressor::with_prepared_dictionary(
+                    dictionary()?,
+                )?);
             }
             slot.as_mut()
                 .expect("just set")

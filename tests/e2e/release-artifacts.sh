@@ -24,6 +24,7 @@ for archive in rpyc-bridge-*.tar.gz; do
              licenses/NOTICE.txt; do
         [[ -s $dir/$f ]] || die "$archive has no $f"
     done
+    ls "$dir"/licenses/LICENSE.openssl*.txt >/dev/null 2>&1 || die "$archive has no OpenSSL license"
     ls "$dir"/go/link_*.go "$dir"/go/zz_archive_*.go >/dev/null || die "$archive has no Go per-platform files"
     if [[ $archive == *musl* ]]; then
         [[ -s $dir/lib/libunwind.a ]] || die "$archive has no libunwind.a"

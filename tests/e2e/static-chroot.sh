@@ -4,7 +4,8 @@
 #
 # Checks: `file` says statically linked; the seed example passes against a real RPyC server
 # on 127.0.0.1 (numeric address); `localhost` fails cleanly without /etc/hosts and works
-# with it; `python -c` and `python -m` work; strace sees no open for writing, no file
+# with it; `python -c` and `python -m` work; mutual TLS works with PEM passed in (there is
+# no /etc/ssl), and without a CA the error says so; strace sees no open for writing, no file
 # created, renamed or removed, and no memfd.
 # Usage: tests/e2e/static-chroot.sh   (builds the musl target itself; x86_64 hosts)
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/../.."
 require_toolchain
 [[ $(uname -m) == x86_64 ]] || { say "static-chroot: skipped (x86_64 hosts only)"; exit 0; }
 [[ $(id -u) == 0 ]] || die "chroot and mount need root"
-ensure_apt musl-tools strace file util-linux
+ensure_apt musl-tools strace file util-linux openssl
 
 scripts/build.sh x86_64-unknown-linux-musl
 binary=bin/rpyc-example-linux-amd64-musl
@@ -29,7 +30,8 @@ grep -q "strip -o /rpyc-example $binary" Dockerfile || die "the Dockerfile does 
 
 start_server
 root=$(mktemp -d)
-trap 'kill $SERVER_PID 2>/dev/null || true; umount "$root" 2>/dev/null || true; rm -rf "$root"' EXIT
+certs=$(mktemp -d) TLS_PID=
+trap 'kill $SERVER_PID $TLS_PID 2>/dev/null || true; umount "$root" 2>/dev/null || true; rm -rf "$root" "$certs"' EXIT
 cp "$binary" "$root/rpyc-example"
 [[ $(ls -A "$root") == rpyc-example ]]
 
@@ -53,6 +55,41 @@ say "empty chroot, localhost: fails cleanly without /etc/hosts, works with it"
 [[ $(run python -c 'import sys, rpyc; print(sys.version.split()[0], rpyc.__version__)') == "3.13.5 6.0.2" ]]
 [[ $(echo '{"a": 1}' | run python -m json.tool --compact) == '{"a":1}' ]]
 say "empty chroot: python -c and python -m work"
+
+# TLS where there is no /etc/ssl and no /proc, as FROM scratch: the CA and the client
+# certificate come as PEM and are read from memory (tls.py, src/client_cert.rs).
+issue() { # NAME EXTENSION: a P-256 certificate signed by the test CA
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+        -keyout "$certs/$1.key" -out "$certs/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$certs/$1.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" -CAcreateserial \
+        -days 1 -extfile <(printf '%s\n' "$2") -out "$certs/$1.pem" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=rpyc-bridge-test-ca \
+    -keyout "$certs/ca.key" -out "$certs/ca.pem" 2>/dev/null
+issue server "subjectAltName=IP:127.0.0.1"
+issue client "extendedKeyUsage=clientAuth"
+.venv/bin/python tests/fixtures/tls_server.py "$certs/server.pem" "$certs/server.key" "$certs/ca.pem" > "$certs/port" &
+TLS_PID=$!
+for _ in $(seq 100); do [[ -s $certs/port ]] && break; sleep 0.1; done
+tls_port=$(head -1 "$certs/port")
+[[ -n $tls_port ]] || die "the TLS server did not start"
+tls_probe='
+import socket, sys, rpyc
+from rpyc.core.stream import SocketStream
+from rpyc_bridge_rt import tls
+from rpyc_bridge_rt.errors import BridgeError
+port, options = int(sys.argv[1]), dict(zip(("ca_pem", "cert_pem", "key_pem"), sys.argv[2:]))
+try:
+    sock = tls.wrap(socket.create_connection(("127.0.0.1", port)), tls.client_context(options), "127.0.0.1", "server")
+    print(rpyc.classic.connect_stream(SocketStream(sock)).modules.math.sqrt(16))
+except BridgeError as err:
+    print(err)
+'
+out=$(run python -c "$tls_probe" "$tls_port" "$(cat "$certs/ca.pem")" "$(cat "$certs/client.pem")" "$(cat "$certs/client.key")")
+[[ $out == 4.0 ]] || die "mutual TLS with PEM in the empty chroot failed: $out"
+out=$(run python -c "$tls_probe" "$tls_port")
+grep -q "no CA was given and the system has none at /etc/ssl/cert.pem" <<<"$out" || die "TLS without a CA: $out"
+say "empty chroot: mutual TLS with the CA, certificate and key as PEM; without a CA, a clear error"
 
 # Read-only root, under strace: the stdlib is imported from memory, so nothing is opened
 # for writing, created, renamed, removed, and no memfd is made. (chroot(8) itself opens

@@ -1,7 +1,8 @@
 """Makes a distribution shaped like a python-build-standalone "full" one from the source build:
 core objects listed one by one, an inittab object and source, and one extension module
-(default _heapq) moved out of the core, with its object file and init function, so that the
-consumer must link the objects itself and regenerate the inittab.
+(default _heapq) moved out of the core, with its object file, init function and libraries
+(OpenSSL's for _ssl, in build/lib as PBS keeps them), so that the consumer must link the
+objects itself and regenerate the inittab.
 
 Usage: python3 synth_pbs_dist.py SOURCE_DIST OUT_DIR [MODULE]
 """
@@ -22,6 +23,7 @@ def main(source, out, module="_heapq"):
         os.symlink(src / shared, dst / shared)
     core = dst / "build" / "core"
     core.mkdir(parents=True)
+    os.symlink(src / "build" / "lib", dst / "build" / "lib")
     subprocess.run(["ar", "x", str(src / info["build_info"]["core"]["static_lib"])], cwd=core, check=True)
 
     obj = f"{module.lstrip('_')}module.o"
@@ -39,8 +41,9 @@ def main(source, out, module="_heapq"):
     del bi["core"]["static_lib"]
     bi["inittab_object"] = "build/core/config.o"
     bi["inittab_source"] = "build/core/config.c"
+    links = bi["extensions"][module][0]["links"]
     bi["extensions"][module] = [{
-        "in_core": False, "init_fn": f"PyInit_{module}", "links": [], "variant": "default",
+        "in_core": False, "init_fn": f"PyInit_{module}", "links": links, "variant": "default",
         "objs": [f"build/extensions/{module}/{obj}"],
     }]
     (dst / "PYTHON.json").write_text(json.dumps(info, indent=2))

@@ -17,7 +17,7 @@ from rpyc.core.service import ClassicClient, VoidService
 from rpyc.core.stream import SocketStream
 from rpyc.utils.factory import connect_stream
 
-from . import callbacks, server_side
+from . import callbacks, server_side, tls
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -57,17 +57,27 @@ class Connection:
         if "allow_public_attrs" in options:
             config["allow_public_attrs"] = bool(options["allow_public_attrs"])
         self.address = "%s:%d" % (host, port)
+        tls_options = options.get("tls")
+        context = tls.client_context(tls_options) if tls_options is not None else None
         try:
-            stream = _Stream.connect(host, port, timeout=timeout, keepalive=bool(options.get("keepalive", False)))
+            sock = _Stream._connect(host, port, timeout=timeout, keepalive=bool(options.get("keepalive", False)))
         except (OSError, socket.timeout) as err:
             raise BridgeError(ERR_CONNECT, "cannot connect to %s: %s" % (self.address, err)) from None
+        if context is not None:
+            sock = tls.wrap(sock, context, tls_options.get("server_name") or host, self.address)
+        stream = _Stream(sock)
         service = ClassicClient if service_kind == "classic" else VoidService
         try:
             self.conn = connect_stream(stream, service, config)
+            if context is not None:
+                # With TLS 1.3 a server that refuses our certificate says so only after the
+                # TLS handshake: one round trip here makes Dial report it, not the first call.
+                self.conn.ping(timeout=timeout)
         except Exception as err:
             stream.close()
-            raise BridgeError(ERR_CONNECT, "%s did not complete the RPyC handshake: %s: %s"
-                              % (self.address, type(err).__name__, err)) from None
+            hint = "; does the server require a client certificate?" if context is not None else ""
+            raise BridgeError(ERR_CONNECT, "%s did not complete the RPyC handshake: %s: %s%s"
+                              % (self.address, type(err).__name__, tls.reason(err), hint)) from None
         # RPyC compresses every frame over 3 kB with zlib. Numeric payloads barely compress,
         # and it costs tens of milliseconds per 8 MB at each end: off unless asked for. (Each
         # side decides for what it sends; the server's replies follow its own setting.)
