@@ -55,7 +55,12 @@ extern "C" {
     pub(crate) fn SSL_CTX_use_certificate(ctx: *mut SslCtx, x: *mut X509) -> c_int;
     pub(crate) fn SSL_CTX_use_PrivateKey(ctx: *mut SslCtx, key: *mut EvpPkey) -> c_int;
     pub(crate) fn SSL_CTX_check_private_key(ctx: *const SslCtx) -> c_int;
-    pub(crate) fn SSL_CTX_ctrl(ctx: *mut SslCtx, cmd: c_int, larg: c_long, parg: *mut c_void) -> c_long;
+    pub(crate) fn SSL_CTX_ctrl(
+        ctx: *mut SslCtx,
+        cmd: c_int,
+        larg: c_long,
+        parg: *mut c_void,
+    ) -> c_long;
     pub(crate) fn SSL_CTX_get_options(ctx: *const SslCtx) -> u64;
     pub(crate) fn ERR_get_error() -> c_ulong;
     pub(crate) fn ERR_error_string_n(e: c_ulong, buf: *mut c_char, len: usize);
