@@ -15,7 +15,7 @@ static=bin/rpyc-example-linux-amd64-musl
 
 cache=${RPYC_BRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpyc-bridge}
 host=$(rustc -vV | sed -n "s/^host: //p")
-stock=$(ls -d "$cache"/dist/cpython-*-"$host"-source-*/python/install/bin/python3.13 | head -1)
+stock=$(ls -td "$cache"/dist/cpython-*-"$host"-source-*/python/install/bin/python3.13 | head -1)  # the newest: what build.sh just used
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
 for whl in "$cache"/downloads/*/rpyc-*.whl "$cache"/downloads/*/plumbum-*.whl; do
@@ -44,8 +44,9 @@ GO
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 printf '%-66s %10s %10s\n' "metric" "ours" "baseline"
 printf '%-66s %10s %10s\n' "librpyc_bridge.a, MB" "$(mb "dist/$platform/librpyc_bridge.a")" "-"
-printf '%-66s %10s %10s\n' "embedded stdlib zip (stdlib + rpyc + plumbum .pyc), MB" \
-    "$(mb "$(ls -t target/release/build/rpyc-bridge-*/out/stdlib.zip | head -1)")" "-"
+out_dir=$(dirname "$(ls -t target/release/build/rpyc-bridge-*/out/stdlib.zip | head -1)")
+printf '%-66s %10s %10s\n' "embedded stdlib zip (stdlib + rpyc + plumbum .pyc), MB" "$(mb "$out_dir/stdlib.zip")" "-"
+printf '%-66s %10s %10s\n' "  its zstd dictionary (compressed), MB" "$(mb "$out_dir/stdlib.dict.zst")" "-"
 printf '%-66s %10s %10s\n' "example binary, MB" "$(mb bin/rpyc-example)" "-"
 printf '%-66s %10s %10s\n' "example binary stripped, MB (vs cgo hello world stripped)" "$(mb "$wheels/stripped")" "$(mb "$hello")"
 # The budget of issue 6: the full pure-Python stdlib (minus test, idlelib, tkinter,
