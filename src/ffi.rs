@@ -369,14 +369,7 @@ pub unsafe extern "C" fn rpyc_runtime_info(
     out_err: *mut *mut RpycError,
 ) -> i32 {
     // SAFETY: per this function's contract.
-    unsafe {
-        write_out(out_json, ptr::null_mut());
-        status_call(out_err, || {
-            let json = bridge::info()?;
-            write_out(out_json, into_raw(&json));
-            Ok(())
-        })
-    }
+    unsafe { string_call(out_json, out_err, bridge::info) }
 }
 
 /// Opens a connection. `options_json` is NULL or a JSON object with optional keys:
@@ -460,6 +453,27 @@ unsafe fn value_call(
         status_call(out_err, || {
             let value = f()?;
             write_out(out_value, value_box(value));
+            Ok(())
+        })
+    }
+}
+
+/// Handle API: runs `f`, storing the string it returns in `*out` (the caller frees it with
+/// rpyc_free_string).
+///
+/// # Safety
+/// `out` and `out_err` must be NULL or writable.
+unsafe fn string_call(
+    out: *mut *mut c_char,
+    out_err: *mut *mut RpycError,
+    f: impl FnOnce() -> Result<String, BridgeError>,
+) -> i32 {
+    // SAFETY: per the caller's contract.
+    unsafe {
+        write_out(out, ptr::null_mut());
+        status_call(out_err, || {
+            let text = f()?;
+            write_out(out, into_raw(&text));
             Ok(())
         })
     }
@@ -745,14 +759,7 @@ pub unsafe extern "C" fn rpyc_ref_text(
     out_err: *mut *mut RpycError,
 ) -> i32 {
     // SAFETY: per this function's contract.
-    unsafe {
-        write_out(out_text, ptr::null_mut());
-        status_call(out_err, || {
-            let text = bridge::ref_text(r, as_str != 0)?;
-            write_out(out_text, into_raw(&text));
-            Ok(())
-        })
-    }
+    unsafe { string_call(out_text, out_err, || bridge::ref_text(r, as_str != 0)) }
 }
 
 /// The object a Ref holds, by value (nested objects with no value mapping as new Refs).
@@ -831,13 +838,10 @@ pub unsafe extern "C" fn rpyc_discover(
 ) -> i32 {
     // SAFETY: per this function's contract.
     unsafe {
-        write_out(out_json, ptr::null_mut());
-        status_call(out_err, || {
+        string_call(out_json, out_err, || {
             let service = read_str(service, "service")?;
             let host = read_str(registry_host, "registry_host")?;
-            let json = bridge::discover(service, host, registry_port, tcp != 0, timeout_ms)?;
-            write_out(out_json, into_raw(&json));
-            Ok(())
+            bridge::discover(service, host, registry_port, tcp != 0, timeout_ms)
         })
     }
 }
