@@ -236,14 +236,14 @@ fn compile_and_install(
     }
     step("CPython configure", work, &mut configure)?;
     step(
-        "make",
+        "CPython make",
         work,
         Command::new("make")
             .current_dir(work)
             .arg(format!("-j{}", ctx.jobs)),
     )?;
     step(
-        "make install",
+        "CPython make install",
         work,
         Command::new("make")
             .current_dir(work)

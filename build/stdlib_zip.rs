@@ -60,8 +60,8 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
         eprint!("{out}");
         cache::remove_dir_if_exists(&wheels)?;
         eprintln!("rpyc-bridge: compressing the stdlib zip (zstd -19 with a trained dictionary, about a minute)");
-        let files = read_files(&[scratch.join("pyc")])?;
-        let samples: Vec<Vec<u8>> = files.iter().map(|(_, data)| data.clone()).collect();
+        let files = read_files(&scratch.join("pyc"))?;
+        let samples: Vec<&[u8]> = files.iter().map(|(_, data)| data.as_slice()).collect();
         let dictionary = zip_image::train(&samples)?;
         let mut packer = zip_image::Packer::new(&dictionary)?;
         let entries = files
@@ -85,7 +85,7 @@ pub fn build(ctx: &Context, dist: &Distribution) -> Result<PathBuf, String> {
     let dictionary = fs::read(tree.join("stdlib.dict")).map_err(|e| e.to_string())?;
     let mut entries = zip_image::read(&tree.join("stdlib.zip"))?;
     let mut packer = zip_image::Packer::new(&dictionary)?;
-    for (name, data) in read_files(&[runtime_pyc])? {
+    for (name, data) in read_files(&runtime_pyc)? {
         entries.push(packer.entry(name, &data)?);
     }
     let zip_path = ctx.out_dir.join("stdlib.zip");
@@ -142,12 +142,10 @@ fn unzip(archive: &Path, dest: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot extract {}: {e}", archive.display()))
 }
 
-/// The files under `roots`, by their zip names, sorted (so the zip is reproducible).
-fn read_files(roots: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// The files under `root`, by their zip names, sorted (so the zip is reproducible).
+fn read_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
-    for root in roots {
-        collect(root, root, &mut files)?;
-    }
+    collect(root, root, &mut files)?;
     files.sort();
     files
         .into_iter()

@@ -30,7 +30,7 @@ pub struct Entry {
 }
 
 /// Trains the shared dictionary on the files' contents.
-pub fn train(samples: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+pub fn train(samples: &[&[u8]]) -> Result<Vec<u8>, String> {
     zstd::dict::from_samples(samples, DICTIONARY_SIZE)
         .map_err(|e| format!("cannot train the stdlib's zstd dictionary: {e}"))
 }
