@@ -17,18 +17,25 @@ require_toolchain() {
 
 # Starts tests/fixtures/classic_server.py in the background; sets SERVER_PID and SERVER_PORT.
 start_server() {
+    start_fixture classic_server.py "${1:-0}"
+    SERVER_PID=$FIXTURE_PID SERVER_PORT=$FIXTURE_PORT
+    trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+}
+
+# start_fixture SCRIPT [ARGS...]: runs tests/fixtures/SCRIPT with the venv's Python and
+# waits for the port it prints once listening; sets FIXTURE_PID and FIXTURE_PORT.
+start_fixture() {
     local out
     out=$(mktemp)
-    .venv/bin/python tests/fixtures/classic_server.py "${1:-0}" > "$out" &
-    SERVER_PID=$!
+    .venv/bin/python "tests/fixtures/$1" "${@:2}" > "$out" &
+    FIXTURE_PID=$!
     for _ in $(seq 100); do
         [[ -s $out ]] && break
         sleep 0.1
     done
-    SERVER_PORT=$(head -1 "$out")
+    FIXTURE_PORT=$(head -1 "$out")
     rm -f "$out"
-    [[ -n $SERVER_PORT ]] || die "the RPyC server did not start"
-    trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+    [[ -n $FIXTURE_PORT ]] || die "the RPyC server tests/fixtures/$1 did not start"
 }
 
 # ensure_apt PACKAGE...: installs the Debian packages that are not installed yet.

@@ -68,11 +68,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
     -keyout "$certs/ca.key" -out "$certs/ca.pem" 2>/dev/null
 issue server "subjectAltName=IP:127.0.0.1"
 issue client "extendedKeyUsage=clientAuth"
-.venv/bin/python tests/fixtures/tls_server.py "$certs/server.pem" "$certs/server.key" "$certs/ca.pem" > "$certs/port" &
-TLS_PID=$!
-for _ in $(seq 100); do [[ -s $certs/port ]] && break; sleep 0.1; done
-tls_port=$(head -1 "$certs/port")
-[[ -n $tls_port ]] || die "the TLS server did not start"
+start_fixture tls_server.py "$certs/server.pem" "$certs/server.key" "$certs/ca.pem"
+TLS_PID=$FIXTURE_PID tls_port=$FIXTURE_PORT
 tls_probe='
 import socket, sys, rpyc
 from rpyc.core.stream import SocketStream
