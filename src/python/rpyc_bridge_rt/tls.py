@@ -39,9 +39,8 @@ def _load_trust(context, ca_pem, ca_file):
     try:
         context.load_verify_locations(cafile=ca_file or None, cadata=ca_pem or None)
     except (ssl.SSLError, OSError, ValueError) as err:
-        where = "the CA PEM" if ca_pem and not ca_file else ("CA file %r" % ca_file if not ca_pem
-                                                             else "the CA PEM or CA file %r" % ca_file)
-        raise BridgeError(ERR_ARGUMENT, "cannot load %s: %s" % (where, reason(err))) from None
+        given = (["the CA PEM"] if ca_pem else []) + (["CA file %r" % ca_file] if ca_file else [])
+        raise BridgeError(ERR_ARGUMENT, "cannot load %s: %s" % (" or ".join(given), reason(err))) from None
 
 
 def _load_client_certificate(context, tls):
