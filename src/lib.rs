@@ -8,7 +8,8 @@
 //! - `ffi`: the C ABI (dist/include/rpyc_bridge.h);
 //! - `entry`: the interpreter as a program (`python -c ...`);
 //! - `callbacks`: Go functions that remote Python calls back;
-//! - `client_cert` (over `openssl_ffi`): a TLS client certificate from memory.
+//! - `client_cert` (over `openssl_ffi`): a TLS client certificate from memory;
+//! - `wire`: the hot path's RPyC messages, made and read without Python.
 
 mod bridge;
 mod callbacks;
@@ -23,6 +24,7 @@ mod openssl_ffi;
 mod pyconfig;
 mod runtime;
 mod stdlib_image;
+mod wire;
 
 pub use bridge::*;
 pub use entry::python_main;

@@ -1,7 +1,7 @@
 //! `_rpyc_bridge_native`: the built-in module through which the runtime's own Python code
 //! (the stdlib importer, the callbacks) calls into Rust. Made once, right after start-up.
 
-use crate::{callbacks, client_cert, stdlib_image};
+use crate::{callbacks, client_cert, stdlib_image, wire};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyModule};
@@ -32,6 +32,18 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
                 None,
                 client_cert::load_cert_chain_pem,
             )?,
+        )?;
+        module.add(
+            "wire_request",
+            PyCFunction::new_closure(py, Some(c"wire_request"), None, wire::request)?,
+        )?;
+        module.add(
+            "wire_recv",
+            PyCFunction::new_closure(py, Some(c"wire_recv"), None, wire::recv)?,
+        )?;
+        module.add(
+            "wire_reply",
+            PyCFunction::new_closure(py, Some(c"wire_reply"), None, wire::reply)?,
         )?;
         py.import("sys")?
             .getattr("modules")?

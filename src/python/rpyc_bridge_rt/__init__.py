@@ -118,15 +118,23 @@ def is_connected(handle):
 def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plain=False):
     conn = _conns.get(handle)
     args_json = args_json or "[]"
-    if conn is not None and not kwargs_json and not buffers and timeout_ms <= 0 and "{" not in args_json:
-        fn = conn.functions.get((module, func))
-        if fn is not None:
+    if conn is not None and not kwargs_json and not buffers and "{" not in args_json:
+        key = (module, func)
+        fn = conn.functions.get(key)
+        if fn is not None and (conn.wire is not None or timeout_ms <= 0):
             # The hot path: a known function with plain arguments, called straight through
             # its netref, skipping the general argument decoding below.
+            timeout = _timeout(timeout_ms)
             with conn.exclusive():
                 conn.check_open()
-                result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
-                return _direct_result(handle, conn, (module, func), result, None, plain)
+                if conn.wire is not None and conn.conn._config["sync_request_timeout"] is None:
+                    reply = conn.wire.call(fn, args_json, timeout,
+                                           lambda obj: _direct_result(handle, conn, key, obj, timeout, plain))
+                    if reply is not NotImplemented:
+                        return _plain_only(reply) if plain else reply
+                if timeout is None:
+                    result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
+                    return _direct_result(handle, conn, key, result, None, plain)
     conn = _conn(handle)
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
     with conn.exclusive():
@@ -160,6 +168,14 @@ def _direct_result(handle, conn, key, result, timeout, plain):
         return _local(handle, result)
     del conn.functions[key]
     return _reply(handle, conn.request(conn.helpers["encode"], (result,), timeout), plain)
+
+
+def _plain_only(reply):
+    """The seed API's results are plain JSON: bytes and arrays have no such form."""
+    if reply[1]:
+        raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds bytes or arrays); "
+                          "use the handle API")
+    return reply
 
 
 def _holds_netref(value):

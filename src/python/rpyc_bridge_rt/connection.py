@@ -18,6 +18,7 @@ from rpyc.core.stream import SocketStream
 from rpyc.utils.factory import connect_stream
 
 from . import callbacks, server_side, tls
+from .wire import Wire
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -101,6 +102,8 @@ class Connection:
                 raise BridgeError(ERR_CONNECT, "%s is not a classic RPyC server (%s: %s); dial it as a custom "
                                   "service instead" % (self.address, type(err).__name__, err)) from None
         self.conn._config["sync_request_timeout"] = options.get("sync_request_timeout")
+        # The hot path's native requests (wire.py), on plain TCP.
+        self.wire = Wire(self.conn, self.address) if self.classic and Wire.usable(self.conn) else None
 
     @property
     def classic(self):

@@ -1,0 +1,127 @@
+"""The hot path's requests: a cached function netref called with plain JSON arguments.
+
+RPyC's client spends most of a small call in Python: brine, boxing, its AsyncResult. Here
+the request is encoded from Go's JSON in Rust, the reply frame is read from the socket in
+Rust without the GIL, and a plain reply is decoded straight to Go's JSON (src/wire).
+
+Everything else stays RPyC's: the locking below follows Connection._send and
+Connection.serve line for line, and every frame that is not our plain reply (an exception,
+a netref, a request from the server, the reply to another request) goes to
+Connection._dispatch, which hands our own reply to the callback registered for it. So a
+background serving thread, a netref's __del__, or a callback's nested call interleave with
+this path exactly as with RPyC's own.
+"""
+
+import socket
+import time
+import zlib
+
+from rpyc.core import brine
+
+import _rpyc_bridge_native as native
+
+from .errors import BridgeError, ERR_TIMEOUT
+
+
+class Wire:
+    """The native request path of one RPyC connection over plain TCP."""
+
+    def __init__(self, rconn, address):
+        self.rconn = rconn
+        self.address = address
+        self.fd = rconn._channel.stream.sock.fileno()
+        self.targets = {}  # a netref's id_pack -> its brine encoding
+
+    @staticmethod
+    def usable(rconn):
+        """Plain sockets only: TLS has its own framing underneath. Thread binding (an
+        experimental RPyC mode) prefixes every frame, so it keeps RPyC's own path."""
+        sock = getattr(rconn._channel.stream, "sock", None)
+        return type(sock) is socket.socket and not rconn._bind_threads
+
+    def call(self, fn, args_json, timeout, on_object):
+        """Calls netref `fn` with the JSON array `args_json` as arguments. Returns (json,
+        buffers) for a plain result, on_object(result) for any other, NotImplemented when
+        the arguments are not plain JSON; raises what the call raised. `timeout`: seconds,
+        or None for none; on expiry the connection stays usable (a late reply is dropped by
+        its callback), as with Connection.request."""
+        rconn = self.rconn
+        id_pack = object.__getattribute__(fn, "____id_pack__")
+        target = self.targets.get(id_pack)
+        if target is None:
+            target = self.targets[id_pack] = brine.dump(id_pack)
+        seq = rconn._get_seq_id()
+        message = native.wire_request(seq, target, args_json)
+        if message is None:
+            return NotImplemented
+        outcome = []
+        rconn._request_callbacks[seq] = lambda is_exc, obj: outcome.append((is_exc, obj))
+        try:
+            self._send(message)
+        except Exception:
+            rconn._request_callbacks.pop(seq, None)
+            raise
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not outcome:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (self.address, timeout))
+            reply = self._serve(seq, outcome, left)
+            if reply is not None:
+                return reply
+        is_exc, obj = outcome[0]
+        if is_exc:
+            raise obj
+        return on_object(obj)
+
+    def _send(self, message):
+        """Connection._send, for a message already encoded."""
+        rconn = self.rconn
+        rconn._send_queue.append(message)
+        while rconn._send_queue:
+            if not rconn._sendlock.acquire(False):
+                return  # its holder sends what is queued before it lets go
+            try:
+                if not rconn._send_queue:
+                    continue
+                rconn._channel.send(rconn._send_queue.pop(0))
+            finally:
+                rconn._sendlock.release()
+
+    def _serve(self, seq, outcome, timeout):
+        """Connection.serve, reading with native code: our plain reply is returned as (json,
+        buffers); any other frame is dispatched by RPyC. None when nothing was ours."""
+        rconn = self.rconn
+        with rconn._recv_event:
+            if not rconn._recvlock.acquire(False):
+                # Another thread is reading; it dispatches our reply to our callback.
+                if not outcome:
+                    rconn._recv_event.wait(1 if timeout is None else timeout)
+                return None
+        try:
+            if outcome:  # dispatched by another thread before we got the lock
+                rconn._recvlock.release()
+                return None
+            try:
+                frame = native.wire_recv(self.fd, timeout)
+            except Exception as exc:
+                rconn._recvlock.release()
+                if isinstance(exc, EOFError):
+                    rconn.close()
+                raise
+            if frame is None:
+                rconn._recvlock.release()
+                return None
+            compressed, data = frame
+            if compressed:
+                data = zlib.decompress(data)
+            reply = native.wire_reply(data, seq)
+            if reply is None:
+                rconn._dispatch(data)  # releases the receive lock itself
+                return None
+            rconn._request_callbacks.pop(seq, None)
+            rconn._recvlock.release()
+            return reply
+        finally:
+            with rconn._recv_event:
+                rconn._recv_event.notify_all()

@@ -1,0 +1,174 @@
+//! A brine value as the JSON text the runtime's `codec.encode_local` writes for it, byte
+//! for byte: Go shows results as that text (`Value.String`, the seed API), so the hot path
+//! and the general one must not differ. Python's `json.dumps` rules: `repr` of floats,
+//! ASCII-only strings, compact separators.
+
+use super::brine::Value;
+use std::fmt::Write;
+
+/// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
+/// `buffers`, non-finite floats as `$float` tags.
+pub fn write(value: &Value<'_>, out: &mut String, buffers: &mut Vec<Vec<u8>>) {
+    match value {
+        Value::None => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => write!(out, "{i}").expect("writing to a String"),
+        Value::Long(digits) => out.push_str(digits),
+        Value::Float(f) if f.is_finite() => float(*f, out),
+        Value::Float(f) => {
+            let name = if f.is_nan() {
+                "nan"
+            } else if *f > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            };
+            write!(out, "{{\"$float\":\"{name}\"}}").expect("writing to a String");
+        }
+        Value::Str(s) => string(s, out),
+        Value::Bytes(b) => {
+            write!(out, "{{\"$bytes\":{}}}", buffers.len()).expect("writing to a String");
+            buffers.push(b.to_vec());
+        }
+        Value::Tuple(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(item, out, buffers);
+            }
+            out.push(']');
+        }
+    }
+}
+
+/// Python's `repr` of a finite float: the shortest digits that read back as `f`, in fixed
+/// notation with at least one decimal when the decimal exponent is in [-4, 16), else as
+/// `d.ddde±XX`.
+fn float(f: f64, out: &mut String) {
+    // `{:e}` gives the same shortest digits: "-1.2345e-7".
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exponent) = sci.split_once('e').expect("{:e} has an exponent");
+    let exponent: i32 = exponent.parse().expect("{:e} exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if f.is_sign_negative() {
+        out.push('-');
+    }
+    if !(-4..16).contains(&exponent) {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        write!(out, "e{sign}{:02}", exponent.unsigned_abs()).expect("writing to a String");
+        return;
+    }
+    // Digits before the decimal point.
+    let point = exponent + 1;
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else if (point as usize) < digits.len() {
+        let (int, frac) = digits.split_at(point as usize);
+        write!(out, "{int}.{frac}").expect("writing to a String");
+    } else {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+        out.push_str(".0");
+    }
+}
+
+/// A JSON string as `json.dumps` writes it (ensure_ascii): printable ASCII as itself, the
+/// usual short escapes, and everything else as \uXXXX (surrogate pairs beyond the BMP).
+fn string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(out, "\\u{unit:04x}").expect("writing to a String");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(value: Value<'_>) -> String {
+        let mut out = String::new();
+        write(&value, &mut out, &mut Vec::new());
+        out
+    }
+
+    #[test]
+    fn floats_as_python_repr() {
+        // Expected: repr(x) in CPython 3.13.
+        for (x, text) in [
+            (4.0, "4.0"),
+            (0.1, "0.1"),
+            (-0.0, "-0.0"),
+            (123.456, "123.456"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (2.5e-5, "2.5e-05"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345e16, "1.2345e+16"),
+            (-1.5e-7, "-1.5e-07"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (123456789.125, "123456789.125"),
+        ] {
+            assert_eq!(json(Value::Float(x)), text, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn strings_as_json_dumps() {
+        // Expected: json.dumps(s) in CPython 3.13.
+        assert_eq!(json(Value::Str("plain")), r#""plain""#);
+        assert_eq!(json(Value::Str("a\"b\\c\n\t\r")), r#""a\"b\\c\n\t\r""#);
+        assert_eq!(
+            json(Value::Str("\u{8}\u{c}\u{1}\u{7f}")),
+            r#""\b\f\u0001\u007f""#
+        );
+        assert_eq!(json(Value::Str("hé€😀")), r#""h\u00e9\u20ac\ud83d\ude00""#);
+    }
+
+    #[test]
+    fn containers_bytes_and_non_finite_floats() {
+        let mut out = String::new();
+        let mut buffers = Vec::new();
+        let value = Value::Tuple(vec![
+            Value::Bytes(b"xy"),
+            Value::Float(f64::NAN),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Tuple(vec![Value::None, Value::Bool(true), Value::Int(-3)]),
+            Value::Long("123456789012345678901234567890"),
+        ]);
+        write(&value, &mut out, &mut buffers);
+        assert_eq!(
+            out,
+            r#"[{"$bytes":0},{"$float":"nan"},{"$float":"-inf"},[null,true,-3],123456789012345678901234567890]"#
+        );
+        assert_eq!(buffers, [b"xy".to_vec()]);
+    }
+}
