@@ -156,7 +156,7 @@ def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plai
         return _direct_result(handle, conn, key, conn.request(fn, args, timeout, kwargs), timeout, plain)
     # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
     reply = conn.request(conn.helpers["call"], (module, func, args, tuple(kwargs.items()), wired), timeout)
-    if type(reply) is str and not wired:
+    if type(reply) is str and not wired and key not in conn.indirect:
         conn.functions[key] = conn.helpers["resolve"](module, func)
     return _reply(handle, reply, plain)
 
@@ -166,7 +166,8 @@ def _direct_result(handle, conn, key, result, timeout, plain):
     server's helper, and the function leaves the direct cache for good."""
     if not _holds_netref(result):
         return _local(handle, result)
-    del conn.functions[key]
+    conn.functions.pop(key, None)
+    conn.indirect.add(key)
     return _reply(handle, conn.request(conn.helpers["encode"], (result,), timeout), plain)
 
 

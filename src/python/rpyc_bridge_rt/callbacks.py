@@ -12,7 +12,14 @@ import threading
 from . import codec
 from .refs import TABLE
 
-_scopes = threading.local()
+class _Scopes(threading.local):
+    """Per thread: the connections whose callbacks it is running, innermost last. A class
+    default, so the check on every call never raises and catches an AttributeError."""
+
+    conns = ()
+
+
+_scopes = _Scopes()
 
 
 class GoError(Exception):
@@ -24,7 +31,7 @@ class GoPanic(Exception):
 
 
 def in_callback(conn_handle):
-    return conn_handle in getattr(_scopes, "conns", ())
+    return conn_handle in _scopes.conns
 
 
 class _Scope:
@@ -34,10 +41,9 @@ class _Scope:
         self.conn_handle = conn_handle
 
     def __enter__(self):
-        conns = getattr(_scopes, "conns", None)
-        if conns is None:
-            conns = _scopes.conns = []
-        conns.append(self.conn_handle)
+        if not _scopes.conns:
+            _scopes.conns = []
+        _scopes.conns.append(self.conn_handle)
 
     def __exit__(self, *exc):
         _scopes.conns.pop()

@@ -88,6 +88,9 @@ class Connection:
         # (module, function) -> its netref, for functions whose results come by value:
         # calling them directly is exactly one plain RPyC request. Dropped with the connection.
         self.functions = {}
+        # Functions whose direct results held netrefs (numpy's scalars, say): they stay with
+        # the server's helper, which encodes such results in the same round trip.
+        self.indirect = set()
         self.modules = {}  # module name -> its netref, for Import
         if service_kind == "classic":
             try:
