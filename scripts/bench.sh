@@ -82,7 +82,7 @@ fi
 
 echo
 echo "== run time (server on 127.0.0.1, $(nproc) cores)"
-bin/rpyc-bench -addr "127.0.0.1:$SERVER_PORT" -stock-python "$stock" -wheels "$wheels"
+bin/rpyc-bench -addr "127.0.0.1:$SERVER_PORT" -server-pid "$SERVER_PID" -stock-python "$stock" -wheels "$wheels"
 
 # The static binary's embedded Python against stock CPython, the same code in both:
 # import rpyc, connect, one call. Median of 15 process runs each, interleaved.

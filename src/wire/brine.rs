@@ -2,7 +2,9 @@
 //! JSON arguments encoded as brine, and brine replies read back (pyjson.rs writes them for
 //! Go). Anything outside that part is `None`, and the caller leaves it to RPyC itself.
 
-use serde_json::Value as Json;
+use super::json::Json;
+use super::pyfloat;
+use pyo3::Python;
 
 // Tags, as brine.py names them.
 const NONE: u8 = 0x00;
@@ -93,32 +95,26 @@ impl Writer {
     }
 
     /// A JSON value as `codec.decode` makes it for a plain call: arrays become tuples
-    /// (RPyC sends those by value). `None` for objects, which are tags or dicts.
-    pub fn json(&mut self, value: &Json) -> Option<()> {
+    /// (RPyC sends those by value). `None` if CPython refuses a float's text.
+    pub fn json(&mut self, py: Python<'_>, value: &Json<'_>) -> Option<()> {
         match value {
             Json::Null => self.bytes.push(NONE),
             Json::Bool(b) => self.bytes.push(if *b { TRUE } else { FALSE }),
-            Json::Number(n) => {
-                let text = n.as_str();
-                if text.contains(['.', 'e', 'E']) {
-                    self.float(text.parse().ok()?);
-                } else if let Ok(small) = text.parse::<i64>() {
-                    self.int(small);
-                } else {
-                    self.long(text);
-                }
-            }
-            Json::String(s) => {
+            Json::Int(digits) => match digits.parse::<i64>() {
+                Ok(small) => self.int(small),
+                Err(_) => self.long(digits),
+            },
+            Json::Float(text) => self.float(pyfloat::parse(py, text)?),
+            Json::Str(s) => {
                 self.bytes.push(UNICODE);
                 self.bytes_value(s.as_bytes());
             }
             Json::Array(items) => {
                 self.tuple(items.len());
                 for item in items {
-                    self.json(item)?;
+                    self.json(py, item)?;
                 }
             }
-            Json::Object(_) => return None,
         }
         Some(())
     }
@@ -231,9 +227,10 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn encode(json: &str) -> Option<Vec<u8>> {
+    fn encode(text: &str) -> Option<Vec<u8>> {
+        crate::runtime::init().unwrap();
         let mut w = Writer::default();
-        w.json(&serde_json::from_str(json).unwrap())?;
+        Python::attach(|py| w.json(py, &super::super::json::parse(text)?))?;
         Some(w.bytes)
     }
 
@@ -260,6 +257,11 @@ mod tests {
             [0x12, TRUE, FALSE, NONE]
         );
         assert_eq!(encode(r#"[{"$bytes": 0}]"#), None);
+        // Overflow is inf, as float("1e400") is.
+        assert_eq!(
+            encode("[1e400]").unwrap(),
+            [0x10, FLOAT, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0]
+        );
     }
 
     #[test]
@@ -271,8 +273,7 @@ mod tests {
         }
         w.bytes_value(&[7; 300]);
         w.float(f64::NAN);
-        w.json(&serde_json::from_str(r#""\u00e9""#).unwrap())
-            .unwrap();
+        w.bytes.extend_from_slice(&encode(r#""\u00e9""#).unwrap());
         let mut r = Reader::new(&w.bytes);
         let Some(Value::Tuple(items)) = r.value() else {
             panic!("not a tuple")

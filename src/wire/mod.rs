@@ -8,6 +8,8 @@
 
 mod brine;
 mod frame;
+mod json;
+mod pyfloat;
 mod pyjson;
 
 use pyo3::exceptions::{PyEOFError, PyOSError};
@@ -29,14 +31,14 @@ pub(crate) fn request(
     args: &Bound<'_, PyTuple>,
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Option<Py<PyBytes>>> {
+    let py = args.py();
     let (seq, target, args_json): (i64, Bound<'_, PyBytes>, String) = args.extract()?;
-    Ok(call_message(seq, target.as_bytes(), &args_json)
-        .map(|m| PyBytes::new(args.py(), &m).unbind()))
+    Ok(call_message(py, seq, target.as_bytes(), &args_json).map(|m| PyBytes::new(py, &m).unbind()))
 }
 
-fn call_message(seq: i64, target: &[u8], args_json: &str) -> Option<Vec<u8>> {
-    let call_args: serde_json::Value = serde_json::from_str(args_json).ok()?;
-    if !call_args.is_array() {
+fn call_message(py: Python<'_>, seq: i64, target: &[u8], args_json: &str) -> Option<Vec<u8>> {
+    let call_args = json::parse(args_json)?;
+    if !matches!(call_args, json::Json::Array(_)) {
         return None;
     }
     // msg, then (seq, (HANDLE_CALL, boxed (netref, args, kwargs))): what
@@ -55,7 +57,7 @@ fn call_message(seq: i64, target: &[u8], args_json: &str) -> Option<Vec<u8>> {
     w.raw(target);
     w.tuple(2);
     w.int(LABEL_VALUE);
-    w.json(&call_args)?;
+    w.json(py, &call_args)?;
     w.tuple(2);
     w.int(LABEL_VALUE);
     w.tuple(0);
@@ -92,14 +94,14 @@ pub(crate) fn reply(
 ) -> PyResult<Option<(String, Py<PyList>)>> {
     let py = args.py();
     let (message, seq): (Bound<'_, PyBytes>, i64) = args.extract()?;
-    let Some((json, buffers)) = plain_reply(message.as_bytes(), seq) else {
+    let Some((json, buffers)) = plain_reply(py, message.as_bytes(), seq) else {
         return Ok(None);
     };
     let buffers = PyList::new(py, buffers.iter().map(|b| PyBytes::new(py, b)))?;
     Ok(Some((json, buffers.unbind())))
 }
 
-fn plain_reply(message: &[u8], seq: i64) -> Option<(String, Vec<Vec<u8>>)> {
+fn plain_reply(py: Python<'_>, message: &[u8], seq: i64) -> Option<(String, Vec<Vec<u8>>)> {
     let (&kind, body) = message.split_first()?;
     if kind != MSG_REPLY {
         return None;
@@ -113,7 +115,7 @@ fn plain_reply(message: &[u8], seq: i64) -> Option<(String, Vec<Vec<u8>>)> {
     }
     let result = unbox(parts.pop()?)?;
     let (mut json, mut buffers) = (String::new(), Vec::new());
-    pyjson::write(&result, &mut json, &mut buffers);
+    pyjson::write(py, &result, &mut json, &mut buffers)?;
     Some((json, buffers))
 }
 
@@ -145,6 +147,19 @@ fn unbox(boxed: brine::Value<'_>) -> Option<brine::Value<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_python<R>(f: impl FnOnce(Python<'_>) -> R) -> R {
+        crate::runtime::init().unwrap();
+        Python::attach(f)
+    }
+
+    fn call_message(seq: i64, target: &[u8], args_json: &str) -> Option<Vec<u8>> {
+        with_python(|py| super::call_message(py, seq, target, args_json))
+    }
+
+    fn plain_reply(message: &[u8], seq: i64) -> Option<(String, Vec<Vec<u8>>)> {
+        with_python(|py| super::plain_reply(py, message, seq))
+    }
 
     #[test]
     fn call_message_is_what_rpyc_sends() {

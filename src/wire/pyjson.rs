@@ -1,20 +1,27 @@
 //! A brine value as the JSON text the runtime's `codec.encode_local` writes for it, byte
 //! for byte: Go shows results as that text (`Value.String`, the seed API), so the hot path
-//! and the general one must not differ. Python's `json.dumps` rules: `repr` of floats,
-//! ASCII-only strings, compact separators.
+//! and the general one must not differ. Python's `json.dumps` rules: `repr` of floats (by
+//! CPython itself), ASCII-only strings, compact separators.
 
 use super::brine::Value;
+use super::pyfloat;
+use pyo3::Python;
 use std::fmt::Write;
 
 /// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
-/// `buffers`, non-finite floats as `$float` tags.
-pub fn write(value: &Value<'_>, out: &mut String, buffers: &mut Vec<Vec<u8>>) {
+/// `buffers`, non-finite floats as `$float` tags. `None` only when CPython is out of memory.
+pub fn write(
+    py: Python<'_>,
+    value: &Value<'_>,
+    out: &mut String,
+    buffers: &mut Vec<Vec<u8>>,
+) -> Option<()> {
     match value {
         Value::None => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => write!(out, "{i}").expect("writing to a String"),
         Value::Long(digits) => out.push_str(digits),
-        Value::Float(f) if f.is_finite() => float(*f, out),
+        Value::Float(f) if f.is_finite() => out.push_str(&pyfloat::repr(py, *f)?),
         Value::Float(f) => {
             let name = if f.is_nan() {
                 "nan"
@@ -36,50 +43,12 @@ pub fn write(value: &Value<'_>, out: &mut String, buffers: &mut Vec<Vec<u8>>) {
                 if i > 0 {
                     out.push(',');
                 }
-                write(item, out, buffers);
+                write(py, item, out, buffers)?;
             }
             out.push(']');
         }
     }
-}
-
-/// Python's `repr` of a finite float: the shortest digits that read back as `f`, in fixed
-/// notation with at least one decimal when the decimal exponent is in [-4, 16), else as
-/// `d.ddde±XX`.
-fn float(f: f64, out: &mut String) {
-    // `{:e}` gives the same shortest digits: "-1.2345e-7".
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exponent) = sci.split_once('e').expect("{:e} has an exponent");
-    let exponent: i32 = exponent.parse().expect("{:e} exponent is an integer");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if f.is_sign_negative() {
-        out.push('-');
-    }
-    if !(-4..16).contains(&exponent) {
-        let (first, rest) = digits.split_at(1);
-        out.push_str(first);
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        let sign = if exponent < 0 { '-' } else { '+' };
-        write!(out, "e{sign}{:02}", exponent.unsigned_abs()).expect("writing to a String");
-        return;
-    }
-    // Digits before the decimal point.
-    let point = exponent + 1;
-    if point <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
-        out.push_str(&digits);
-    } else if (point as usize) < digits.len() {
-        let (int, frac) = digits.split_at(point as usize);
-        write!(out, "{int}.{frac}").expect("writing to a String");
-    } else {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
-        out.push_str(".0");
-    }
+    Some(())
 }
 
 /// A JSON string as `json.dumps` writes it (ensure_ascii): printable ASCII as itself, the
@@ -112,9 +81,12 @@ mod tests {
     use super::*;
 
     fn json(value: Value<'_>) -> String {
-        let mut out = String::new();
-        write(&value, &mut out, &mut Vec::new());
-        out
+        crate::runtime::init().unwrap();
+        Python::attach(|py| {
+            let mut out = String::new();
+            write(py, &value, &mut out, &mut Vec::new()).unwrap();
+            out
+        })
     }
 
     #[test]
@@ -155,8 +127,8 @@ mod tests {
 
     #[test]
     fn containers_bytes_and_non_finite_floats() {
-        let mut out = String::new();
-        let mut buffers = Vec::new();
+        crate::runtime::init().unwrap();
+        let (mut out, mut buffers) = (String::new(), Vec::new());
         let value = Value::Tuple(vec![
             Value::Bytes(b"xy"),
             Value::Float(f64::NAN),
@@ -164,7 +136,7 @@ mod tests {
             Value::Tuple(vec![Value::None, Value::Bool(true), Value::Int(-3)]),
             Value::Long("123456789012345678901234567890"),
         ]);
-        write(&value, &mut out, &mut buffers);
+        Python::attach(|py| write(py, &value, &mut out, &mut buffers)).unwrap();
         assert_eq!(
             out,
             r#"[{"$bytes":0},{"$float":"nan"},{"$float":"-inf"},[null,true,-3],123456789012345678901234567890]"#
