@@ -141,3 +141,44 @@ func TestHotPathServerKilled(t *testing.T) {
 		t.Errorf("a call on the broken Conn: %v, want ErrClosed", err)
 	}
 }
+
+// A plain call whose server side calls back a Go function stored there earlier: the
+// server's request arrives while the native path waits for its reply, goes to RPyC's
+// dispatch, and the callback's own nested call takes the native path too.
+func TestHotPathServesRequestsWhileItWaits(t *testing.T) {
+	ctx := context.Background()
+	conn := dial(t)
+	fixtures, err := conn.Import(ctx, "bridge_fixtures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fixtures.Close()
+	hook := rpyc.Func(func(ctx context.Context, args []any, _ map[string]any) (any, error) {
+		v, err := conn.Call(ctx, "math", "sqrt", args[0])
+		if err != nil {
+			return nil, err
+		}
+		var r float64
+		if err := v.Decode(&r); err != nil {
+			return nil, err
+		}
+		return r + 1, nil
+	})
+	if _, err := conn.Call(ctx, "builtins", "setattr", fixtures, "wire_hook", hook); err != nil {
+		t.Fatal(err)
+	}
+	// First calls: math.sqrt and eval are cached, and their next calls are native.
+	if _, err := conn.Call(ctx, "math", "sqrt", 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Call(ctx, "builtins", "eval", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		expr := fmt.Sprintf("__import__('bridge_fixtures').wire_hook(%d) * 2", i*i)
+		v, err := conn.Call(ctx, "builtins", "eval", expr)
+		if err != nil || v.String() != fmt.Sprintf("%d.0", (i+1)*2) {
+			t.Fatalf("eval(%s) = %v, %v; want %d.0", expr, v, err, (i+1)*2)
+		}
+	}
+}
