@@ -3,6 +3,7 @@ package rpyc_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -125,4 +126,113 @@ func must(a rpyc.Array, err error) rpyc.Array {
 		panic(err)
 	}
 	return a
+}
+
+// Arrays larger than one piece (512 kB) go to the server ahead of their call, in pieces:
+// through Call, Ref.Call, SetItem and SetAttr, two in one call, with a size that is not a
+// multiple of the piece, and after a call that failed with its pieces already sent.
+func TestLargeArraysTravelInPieces(t *testing.T) {
+	conn := dial(t)
+	ctx := context.Background()
+	const n = 3*512*1024/8 + 12345 // float64s: 3 pieces and a part
+	xs := make([]float64, n)
+	ys := make([]int32, 2*n)
+	for i := range xs {
+		xs[i] = float64(i%977) - 0.5
+	}
+	for i := range ys {
+		ys[i] = int32(i % 1013)
+	}
+	a, b := must(rpyc.NewArray(xs)), must(rpyc.NewArray(ys, 2, n))
+	v, err := conn.Call(ctx, "numpy", "copy", a)
+	if got, ok := v.Array(); err != nil || !ok || !reflect.DeepEqual(got, a) {
+		t.Fatalf("numpy.copy of %d float64s: equal=%v (%v)", n, reflect.DeepEqual(got, a), err)
+	}
+	// Two in one call: each arrives whole, in its own place.
+	v, err = conn.Call(ctx, "bridge_fixtures", "kinds", b)
+	if err != nil || v.String() != fmt.Sprintf(`["ndarray","int32",[2,%d]]`, n) {
+		t.Fatalf("kinds(b) = %v (%v)", v, err)
+	}
+	v, err = conn.Call(ctx, "numpy", "concatenate", []any{a, a})
+	if got, ok := v.Array(); err != nil || !ok || got.Len() != 2*n {
+		t.Fatalf("concatenate((a, a)) = %d values (%v)", got.Len(), err)
+	} else if f, _ := got.Float64s(); f[n+977] != xs[977] || f[2*n-1] != xs[n-1] {
+		t.Errorf("concatenate((a, a)) put the pieces in the wrong places")
+	}
+	// A call that fails after its pieces were sent; the next one is not confused by them.
+	if _, err := conn.Call(ctx, "numpy", "reshape", a, []int{7, 7}); err == nil {
+		t.Fatal("reshape to a wrong size did not fail")
+	}
+	var sum float64
+	v, err = conn.Call(ctx, "numpy", "sum", b)
+	if err != nil || v.Decode(&sum) != nil || sum != float64(sumInt32(ys)) {
+		t.Errorf("sum(b) = %v (%v), want %d", v, err, sumInt32(ys))
+	}
+	// Through Refs: a call, and an item and an attribute set on remote objects.
+	fixtures, err := conn.Import(ctx, "bridge_fixtures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fixtures.Close()
+	kinds, err := fixtures.Attr(ctx, "kinds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kinds.Close()
+	kind, err := kinds.Call(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc []any
+	if err := kind.Decode(ctx, &desc); err != nil || fmt.Sprint(desc) != fmt.Sprintf("[ndarray float64 [%d]]", n) {
+		t.Errorf("Ref.Call(kinds, a) = %v (%v)", desc, err)
+	}
+	types, err := conn.Import(ctx, "types")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer types.Close()
+	ns, err := types.Attr(ctx, "SimpleNamespace")
+	if err == nil {
+		ns, err = ns.Call(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if err := ns.SetAttr(ctx, "data", a); err != nil {
+		t.Fatal(err)
+	}
+	data, err := ns.Attr(ctx, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	var set rpyc.Array
+	if err := data.Decode(ctx, &set); err != nil || !reflect.DeepEqual(set, a) {
+		t.Errorf("ns.data = a came back different (%v)", err)
+	}
+	d, err := ns.Attr(ctx, "__dict__")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.SetItem(ctx, "b", b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Item(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back rpyc.Array
+	if err := got.Decode(ctx, &back); err != nil || !reflect.DeepEqual(back, b) {
+		t.Errorf("d[\"b\"] = b came back different (%v)", err)
+	}
+}
+
+func sumInt32(xs []int32) (s int64) {
+	for _, x := range xs {
+		s += int64(x)
+	}
+	return s
 }

@@ -155,7 +155,7 @@ def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plai
     if fn is not None and not wired:
         return _direct_result(handle, conn, key, conn.request(fn, args, timeout, kwargs), timeout, plain)
     # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
-    reply = conn.request(conn.helpers["call"], (module, func, args, tuple(kwargs.items()), wired), timeout)
+    reply = conn.helper_request("call", (module, func, args, tuple(kwargs.items()), wired), timeout, wired)
     if type(reply) is str and not wired and key not in conn.indirect:
         conn.functions[key] = conn.helpers["resolve"](module, func)
     return _reply(handle, reply, plain)
@@ -236,7 +236,7 @@ def ref_setattr(ref, name, value_json, buffers):
     value, arrays = _value(handle, value_json, buffers, "value_json")
     with conn.exclusive():
         if arrays:
-            conn.request(conn.helpers["set_attr"], (obj, name, value), None)
+            conn.helper_request("set_attr", (obj, name, value), None, True)
         else:
             setattr(obj, name, value)
 
@@ -246,8 +246,8 @@ def ref_call(ref, args_json, kwargs_json, buffers, timeout_ms):
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
     with conn.exclusive():
         if conn.classic:
-            result = conn.request(conn.helpers["call_object"], (obj, args, tuple(kwargs.items()), arrays),
-                                  _timeout(timeout_ms))
+            result = conn.helper_request("call_object", (obj, args, tuple(kwargs.items()), arrays),
+                                         _timeout(timeout_ms), arrays)
         else:
             result = conn.request(lambda: obj(*args, **kwargs), (), None)
         return _refs.add(handle, result)
@@ -267,7 +267,7 @@ def ref_setitem(ref, key_json, value_json, buffers):
     arrays = arrays or key_wired
     with conn.exclusive():
         if arrays:
-            conn.request(conn.helpers["set_item"], (obj, key, value), None)
+            conn.helper_request("set_item", (obj, key, value), None, True)
         else:
             obj[key] = value
 

@@ -6,6 +6,7 @@ operations on different connections overlap.
 """
 
 import contextlib
+import itertools
 import json
 import socket
 import threading
@@ -17,12 +18,15 @@ from rpyc.core.service import ClassicClient, VoidService
 from rpyc.core.stream import SocketStream
 from rpyc.utils.factory import connect_stream
 
-from . import callbacks, server_side, tls
+from . import callbacks, codec, server_side, tls
 from .wire import Wire
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 0.5
+# Array arguments larger than this go to the server ahead of their call, in pieces this
+# large (Connection.staged): 8 MB arrive ~5x faster as 16 frames than as one.
+PIECE = 512 * 1024
 
 
 class _Stream(SocketStream):
@@ -64,6 +68,8 @@ class Connection:
             sock = _Stream._connect(host, port, timeout=timeout, keepalive=bool(options.get("keepalive", False)))
         except (OSError, socket.timeout) as err:
             raise BridgeError(ERR_CONNECT, "cannot connect to %s: %s" % (self.address, err)) from None
+        # Requests and replies are whole frames: nothing is gained by Nagle's delay.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if context is not None:
             sock = tls.wrap(sock, context, tls_options.get("server_name") or host, self.address)
         stream = _Stream(sock)
@@ -92,6 +98,8 @@ class Connection:
         # the server's helper, which encodes such results in the same round trip.
         self.indirect = set()
         self.modules = {}  # module name -> its netref, for Import
+        self.tokens = itertools.count(1)  # names of arrays sent ahead (staged)
+        self.server_nodelay = False
         if service_kind == "classic":
             try:
                 self.conn.execute(server_side.SOURCE)
@@ -99,7 +107,7 @@ class Connection:
                 # Fetched once: each later use is a single round trip.
                 self.helpers = {name: helpers[name] for name in
                                 ("call", "getattr", "encode", "call_object", "set_item", "set_attr", "import",
-                                 "resolve")}
+                                 "resolve", "put", "nodelay")}
             except Exception as err:
                 self.conn.close()
                 raise BridgeError(ERR_CONNECT, "%s is not a classic RPyC server (%s: %s); dial it as a custom "
@@ -129,6 +137,32 @@ class Connection:
             return result.value
         except AsyncResultTimeout:
             raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (self.address, timeout)) from None
+
+    def helper_request(self, name, args, timeout, wired):
+        """Calls the server-side helper `name`; `wired` args may hold arrays, which are
+        staged first."""
+        return self.request(self.helpers[name], self.staged(args) if wired else args, timeout)
+
+    def staged(self, value):
+        """`value` (wired arguments) with each array larger than PIECE sent ahead to the
+        server's put() in pieces, as async requests, and replaced there by its token. The
+        server reads frames in order, so every piece is in before the call that uses it."""
+        if type(value) is not tuple:
+            return value
+        if len(value) == 4 and value[0] == codec.ARRAY_MARK and type(value[3]) is bytes and len(value[3]) > PIECE:
+            data = value[3]
+            if not self.server_nodelay:
+                self.server_nodelay = True
+                try:
+                    self.helpers["nodelay"](self.conn.root)
+                except Exception:
+                    pass  # not a TCP socket there: pieces still work, only slower
+            token = next(self.tokens)
+            put = rpyc.async_(self.helpers["put"])
+            for offset in range(0, len(data), PIECE):
+                put(token, len(data), offset, data[offset:offset + PIECE])
+            return value[:3] + (token,)
+        return tuple(self.staged(v) for v in value)
 
     def exclusive(self):
         """The connection for one operation. A call made from inside a Go callback of this

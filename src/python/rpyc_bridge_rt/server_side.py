@@ -23,15 +23,43 @@ def _rpyc_bridge_install():
             fn = functions[key] = getattr(importlib.import_module(module), name)
         return fn
 
-    def unwire(value):
-        """The client's wire forms (plain tuples, sent by value) -> numpy arrays and dicts."""
+    parts = {}  # token -> a large array argument's bytes, filled by put() ahead of its call
+
+    def put(token, size, offset, data):
+        """One piece of a large array argument. Many small frames cost this side far less
+        than one large one: each large frame is copied three times into fresh pages."""
+        buf = parts.get(token)
+        if buf is None:
+            buf = parts[token] = bytearray(size)
+        buf[offset:offset + len(data)] = data
+
+    def nodelay(root):
+        """TCP_NODELAY on this end of the connection: put()'s replies are small frames in a
+        row, which Nagle's algorithm would hold for the client's delayed ACK (40 ms)."""
+        import socket
+        root._conn._channel.stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def unwire(*values):
+        """The client's wire forms -> numpy arrays and dicts, for each of `values`. Arrays
+        sent ahead in pieces are taken out of `parts`; what a failed call left goes too."""
+        try:
+            return tuple(unwire_value(v) for v in values)
+        finally:
+            parts.clear()
+
+    def unwire_value(value):
         if type(value) is tuple:
             if len(value) == 4 and value[0] == ARRAY_MARK:
                 import numpy
-                return numpy.frombuffer(value[3], dtype=value[1]).reshape(value[2])
+                data = value[3]
+                if type(data) is int:
+                    data = parts.pop(data, None)
+                    if data is None:
+                        raise ValueError("rpyc-bridge: an array argument's data did not arrive")
+                return numpy.frombuffer(data, dtype=value[1]).reshape(value[2])
             if len(value) == 2 and value[0] == DICT_MARK:
-                return {unwire(k): unwire(v) for k, v in value[1]}
-            return tuple(unwire(v) for v in value)
+                return {unwire_value(k): unwire_value(v) for k, v in value[1]}
+            return tuple(unwire_value(v) for v in value)
         return value
 
     def enc(o, bufs, objs):
@@ -94,7 +122,7 @@ def _rpyc_bridge_install():
     def call(module, name, args, kwarg_pairs, wired):
         fn = resolve(module, name)
         if wired:
-            args, kwarg_pairs = unwire(args), unwire(kwarg_pairs)
+            args, kwarg_pairs = unwire(args, kwarg_pairs)
         return encode(fn(*args, **dict(kwarg_pairs)))
 
     def getattr_(module, name):
@@ -102,18 +130,20 @@ def _rpyc_bridge_install():
 
     def call_object(fn, args, kwarg_pairs, wired):
         if wired:
-            args, kwarg_pairs = unwire(args), unwire(kwarg_pairs)
+            args, kwarg_pairs = unwire(args, kwarg_pairs)
         return fn(*args, **dict(kwarg_pairs))
 
     def set_item(obj, key, value):
-        obj[unwire(key)] = unwire(value)
+        key, value = unwire(key, value)
+        obj[key] = value
 
     def set_attr(obj, name, value):
-        setattr(obj, name, unwire(value))
+        (value,) = unwire(value)
+        setattr(obj, name, value)
 
     return {"call": call, "getattr": getattr_, "encode": encode, "call_object": call_object,
             "set_item": set_item, "set_attr": set_attr, "import": importlib.import_module,
-            "resolve": resolve}
+            "resolve": resolve, "put": put, "nodelay": nodelay}
 
 _rpyc_bridge = _rpyc_bridge_install()
 '''
