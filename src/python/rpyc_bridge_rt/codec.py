@@ -8,6 +8,7 @@ single "$" key:
     {"$float": "nan"|"inf"|"-inf"}      non-finite floats
     {"$bytes": i}                      bytes, buffers[i]
     {"$array": [dtype, [shape], i]}    a numpy array made on the server from buffers[i]
+                                       (over 512 kB: sent ahead in pieces, Connection.staged)
     {"$ref": id}                       the object a Ref holds
     {"$dict": [[k, v], ...]}           a dict with non-string or "$" keys
 

@@ -2,7 +2,9 @@
 
 A connection is used by one operation at a time (`lock`, whose acquire releases the GIL
 while it waits); the socket layer releases the GIL while waiting on the network, so
-operations on different connections overlap.
+operations on different connections overlap. Calls of cached functions with plain
+arguments take the native path of wire.py; large array arguments go ahead in pieces
+(`staged`).
 """
 
 import contextlib

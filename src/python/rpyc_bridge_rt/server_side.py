@@ -3,7 +3,8 @@
 It makes one round trip do a whole operation: import the module, look the function up,
 turn array arguments into numpy arrays, call, and encode the result (see codec.py for the
 tags). Results that RPyC would return as netrefs (numpy scalars, ndarrays) become values
-there, so the client needs no numpy; arrays travel as raw bytes, never element by element.
+there, so the client needs no numpy; arrays travel as raw bytes, never element by element,
+and large ones ahead of their call in pieces (put, assembled here; see Connection.staged).
 Objects with no value mapping come back as netrefs, which the client keeps as Refs.
 """
 
