@@ -8,43 +8,30 @@ use pyo3::types::{PyCFunction, PyModule};
 
 static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
+/// Adds each Rust function `f(args, kwargs)` to the module as `name`.
+macro_rules! add_functions {
+    ($py:expr, $module:expr, $($name:ident => $f:path),* $(,)?) => {
+        $(
+            let name = concat!(stringify!($name), "\0");
+            let c_name = std::ffi::CStr::from_bytes_with_nul(name.as_bytes()).expect("NUL-terminated");
+            $module.add(stringify!($name), PyCFunction::new_closure($py, Some(c_name), None, $f)?)?;
+        )*
+    };
+}
+
 /// Makes `_rpyc_bridge_native` importable (once per process).
 pub fn ensure(py: Python<'_>) -> PyResult<()> {
     MODULE.get_or_try_init(py, || {
         let module = PyModule::new(py, "_rpyc_bridge_native")?;
-        module.add(
-            "invoke",
-            PyCFunction::new_closure(py, Some(c"invoke"), None, callbacks::invoke)?,
-        )?;
-        module.add(
-            "release",
-            PyCFunction::new_closure(py, Some(c"release"), None, callbacks::release)?,
-        )?;
-        module.add(
-            "zstd_entry",
-            PyCFunction::new_closure(py, Some(c"zstd_entry"), None, stdlib_image::zstd_entry)?,
-        )?;
-        module.add(
-            "load_cert_chain_pem",
-            PyCFunction::new_closure(
-                py,
-                Some(c"load_cert_chain_pem"),
-                None,
-                client_cert::load_cert_chain_pem,
-            )?,
-        )?;
-        module.add(
-            "wire_request",
-            PyCFunction::new_closure(py, Some(c"wire_request"), None, wire::request)?,
-        )?;
-        module.add(
-            "wire_recv",
-            PyCFunction::new_closure(py, Some(c"wire_recv"), None, wire::recv)?,
-        )?;
-        module.add(
-            "wire_reply",
-            PyCFunction::new_closure(py, Some(c"wire_reply"), None, wire::reply)?,
-        )?;
+        add_functions!(py, module,
+            invoke => callbacks::invoke,
+            release => callbacks::release,
+            zstd_entry => stdlib_image::zstd_entry,
+            load_cert_chain_pem => client_cert::load_cert_chain_pem,
+            wire_request => wire::request,
+            wire_recv => wire::recv,
+            wire_reply => wire::reply,
+        );
         py.import("sys")?
             .getattr("modules")?
             .set_item("_rpyc_bridge_native", &module)?;
