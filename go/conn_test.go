@@ -222,6 +222,13 @@ func TestSeedAPI(t *testing.T) {
 	if err != nil || got != math.Pi {
 		t.Errorf("math.pi = %#v, %v", got, err)
 	}
+	// Arrays come back as Arrays, also one large enough to come in pieces.
+	for _, n := range []int{3, 1 << 20} {
+		got, err := client.Call("numpy", "zeros", n)
+		if a, ok := got.(rpyc.Array); err != nil || !ok || a.Len() != n {
+			t.Errorf("numpy.zeros(%d) through the seed API: %T, %v", n, got, err)
+		}
+	}
 	_, err = client.Call("no_such_module_xyz", "f")
 	var pyErr *rpyc.PythonError
 	if !errors.As(err, &pyErr) || pyErr.Type != "ModuleNotFoundError" {

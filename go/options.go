@@ -49,9 +49,10 @@ func WithAllowPublicAttrs(allow bool) DialOption {
 // WithKeepAlive turns on TCP keepalive.
 func WithKeepAlive() DialOption { return func(o *dialOptions) { o.KeepAlive = true } }
 
-// WithCompression compresses what this client sends (zlib, frames over 3 kB), as RPyC does
-// by default. The bridge leaves it off: numeric payloads barely compress, and compressing
-// 8 MB costs tens of milliseconds at each end. Turn it on for slow links and text-heavy data.
+// WithCompression compresses frames over 3 kB (zlib), as RPyC does by default: what this
+// client sends, and on classic servers what the server sends to it. The bridge leaves it
+// off: numeric payloads barely compress, and compressing 8 MB costs tens of milliseconds at
+// each end. Turn it on for slow links and text-heavy data.
 func WithCompression() DialOption { return func(o *dialOptions) { o.Compress = true } }
 
 // WithReconnect makes a broken connection dial again, before a new call, with exponential

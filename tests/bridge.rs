@@ -3,7 +3,7 @@
 mod common;
 
 use common::Server;
-use rpyc_bridge::{call, close, getattr, is_connected, open, Payload, RpycStatus};
+use rpyc_bridge::{call, call_plain, close, getattr, is_connected, open, Payload, RpycStatus};
 
 fn json(conn: u64, module: &str, func: &str, args: &str) -> String {
     call(conn, module, func, Some(args), None, &[], 0)
@@ -91,6 +91,32 @@ fn arrays_and_bytes_travel_as_buffers() {
             buffers: vec![b"\x00\xffabc".to_vec()]
         }
     );
+}
+
+#[test]
+fn large_results_come_in_pieces() {
+    let server = Server::start();
+    let conn = open("127.0.0.1", server.port, None).unwrap();
+    // 1.5 MB: three pieces, the last one short.
+    let n = 196_613i64;
+    let got = call(
+        conn,
+        "numpy",
+        "arange",
+        Some(&format!("[{n}]")),
+        None,
+        &[],
+        0,
+    )
+    .unwrap();
+    let expect: Vec<u8> = (0..n).flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(got.json, format!(r#"{{"$array":["int64",[{n}],0]}}"#));
+    assert!(got.buffers == vec![expect], "the pieces did not join up");
+    // The seed API has no form for it: an error, and the server drops what it kept back.
+    let err = call_plain(conn, "numpy", "arange", Some(&format!("[{n}]"))).unwrap_err();
+    assert_eq!(err.status, RpycStatus::ErrArgument, "{err:?}");
+    assert_eq!(json(conn, "math", "sqrt", "[9]"), "3.0");
+    close(conn).unwrap();
 }
 
 #[test]

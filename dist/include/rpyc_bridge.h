@@ -186,7 +186,7 @@ int32_t rpyc_runtime_info(char **out_json, struct RpycError **out_err);
 // "service": "classic" (default) or "service" (a custom service: call its root's
 // exposed methods with module "root"); "connect_timeout": seconds (default 10);
 // "sync_request_timeout": seconds or null (default null: no limit); "allow_public_attrs";
-// "keepalive"; "compress" (default false: zlib on what this side sends, RPyC's default).
+// "keepalive"; "compress" (default false: RPyC's zlib on frames, both ways on classic servers).
 // On success `*out_conn` is a handle (never 0).
 //
 // # Safety

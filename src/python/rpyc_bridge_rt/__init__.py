@@ -70,7 +70,9 @@ def _reply(handle, reply, plain=False):
     if type(reply) is str:
         return reply, []
     text, bufs, objs = reply
+    conn = _conn(handle)
     if plain and (bufs or objs):
+        conn.drop_kept(bufs)
         raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API"
                           % ("remote objects" if objs else "bytes or arrays"))
     def resolve(obj, buffers):
@@ -78,7 +80,7 @@ def _reply(handle, reply, plain=False):
             return {"$ref": _refs.add(handle, obj)}
         return codec.encode_tree(obj, buffers, _refs, handle)
 
-    return resolve_objects(text, bufs, objs, resolve)
+    return resolve_objects(text, conn.taken(bufs), objs, resolve)
 
 
 def _local(handle, value):

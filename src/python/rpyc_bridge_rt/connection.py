@@ -88,9 +88,10 @@ class Connection:
             raise BridgeError(ERR_CONNECT, "%s did not complete the RPyC handshake: %s: %s%s"
                               % (self.address, type(err).__name__, tls.reason(err), hint)) from None
         # RPyC compresses every frame over 3 kB with zlib. Numeric payloads barely compress,
-        # and it costs tens of milliseconds per 8 MB at each end: off unless asked for. (Each
-        # side decides for what it sends; the server's replies follow its own setting.)
-        self.conn._channel.compress = bool(options.get("compress", False))
+        # and it costs tens of milliseconds per 8 MB at each end: off unless asked for. Each
+        # side decides for what it sends; on classic servers the helper sets the server's.
+        compress = bool(options.get("compress", False))
+        self.conn._channel.compress = compress
         self.lock = threading.Lock()
         self.helpers = None
         # (module, function) -> its netref, for functions whose results come by value:
@@ -101,7 +102,6 @@ class Connection:
         self.indirect = set()
         self.modules = {}  # module name -> its netref, for Import
         self.tokens = itertools.count(1)  # names of arrays sent ahead (staged)
-        self.server_nodelay = False
         if service_kind == "classic":
             try:
                 self.conn.execute(server_side.SOURCE)
@@ -109,11 +109,15 @@ class Connection:
                 # Fetched once: each later use is a single round trip.
                 self.helpers = {name: helpers[name] for name in
                                 ("call", "getattr", "encode", "call_object", "set_item", "set_attr", "import",
-                                 "resolve", "put", "nodelay")}
+                                 "resolve", "put", "tune", "take", "drop")}
             except Exception as err:
                 self.conn.close()
                 raise BridgeError(ERR_CONNECT, "%s is not a classic RPyC server (%s: %s); dial it as a custom "
                                   "service instead" % (self.address, type(err).__name__, err)) from None
+            try:
+                self.helpers["tune"](self.conn.root, compress)
+            except (AttributeError, OSError):
+                pass  # a server stream with no socket option: only slower
         self.conn._config["sync_request_timeout"] = options.get("sync_request_timeout")
         # The hot path's native requests (wire.py), on plain TCP.
         self.wire = Wire(self.conn, self.address) if self.classic and Wire.usable(self.conn) else None
@@ -153,18 +157,33 @@ class Connection:
             return value
         if len(value) == 4 and value[0] == codec.ARRAY_MARK and type(value[3]) is bytes and len(value[3]) > PIECE:
             data = value[3]
-            if not self.server_nodelay:
-                self.server_nodelay = True
-                try:
-                    self.helpers["nodelay"](self.conn.root)
-                except Exception:
-                    pass  # not a TCP socket there: pieces still work, only slower
             token = next(self.tokens)
             put = rpyc.async_(self.helpers["put"])
             for offset in range(0, len(data), PIECE):
                 put(token, len(data), offset, data[offset:offset + PIECE])
             return value[:3] + (token,)
         return tuple(self.staged(v) for v in value)
+
+    def taken(self, bufs):
+        """A result's buffers, with those the server kept back, (token, size) for each
+        buffer over its piece size, taken from it in pieces (async requests, in order)."""
+        if all(type(b) is bytes for b in bufs):
+            return bufs
+        take = rpyc.async_(self.helpers["take"])
+        out = []
+        for buf in bufs:
+            if type(buf) is tuple:
+                token, size = buf
+                pieces = [take(token, offset, min(PIECE, size - offset)) for offset in range(0, size, PIECE)]
+                buf = b"".join(piece.value for piece in pieces)
+            out.append(buf)
+        return out
+
+    def drop_kept(self, bufs):
+        """Lets the server drop the buffers it kept back for a result nobody will take."""
+        for buf in bufs:
+            if type(buf) is tuple:
+                rpyc.async_(self.helpers["drop"])(buf[0])
 
     def exclusive(self):
         """The connection for one operation. A call made from inside a Go callback of this

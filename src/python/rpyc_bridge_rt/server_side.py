@@ -4,16 +4,18 @@ It makes one round trip do a whole operation: import the module, look the functi
 turn array arguments into numpy arrays, call, and encode the result (see codec.py for the
 tags). Results that RPyC would return as netrefs (numpy scalars, ndarrays) become values
 there, so the client needs no numpy; arrays travel as raw bytes, never element by element,
-and large ones ahead of their call in pieces (put, assembled here; see Connection.staged).
+large ones in pieces: arguments ahead of their call (put, assembled here; see
+Connection.staged), results after it (take; see Connection.taken).
 Objects with no value mapping come back as netrefs, which the client keeps as Refs.
 """
 
 SOURCE = r'''
 def _rpyc_bridge_install():
-    import importlib, json, math, sys
+    import importlib, itertools, json, math, sys
 
     ARRAY_MARK = "\x00rpyc-bridge-array"
     DICT_MARK = "\x00rpyc-bridge-dict"
+    PIECE = 512 * 1024
     WIRE_DTYPES = {"<f8": "float64", "<f4": "float32", "<i8": "int64", "<i4": "int32", "|u1": "uint8"}
     functions = {}
 
@@ -34,11 +36,14 @@ def _rpyc_bridge_install():
             buf = parts[token] = bytearray(size)
         buf[offset:offset + len(data)] = data
 
-    def nodelay(root):
-        """TCP_NODELAY on this end of the connection: put()'s replies are small frames in a
-        row, which Nagle's algorithm would hold for the client's delayed ACK (40 ms)."""
+    def tune(root, compress):
+        """This connection's end here: TCP_NODELAY, since put()'s replies are small frames
+        in a row, which Nagle's algorithm would hold for the client's delayed ACK (40 ms);
+        and the client's choice of RPyC's zlib compression for what is sent to it."""
         import socket
-        root._conn._channel.stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        channel = root._conn._channel
+        channel.compress = compress
+        channel.stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def unwire(*values):
         """The client's wire forms -> numpy arrays and dicts, for each of `values`. Arrays
@@ -118,7 +123,29 @@ def _rpyc_bridge_install():
             return json.dumps(o)
         bufs, objs = [], []
         text = json.dumps(enc(o, bufs, objs), separators=(",", ":"))
-        return text, tuple(bufs), tuple(objs)
+        return text, tuple(kept_back(b) for b in bufs), tuple(objs)
+
+    outgoing = {}  # token -> a large result buffer, until the client has taken its pieces
+    tokens = itertools.count(1)
+
+    def kept_back(buf):
+        """A buffer over PIECE stays here as (token, size), for take(): RPyC's stock
+        stream re-slices what is left of a frame after every 64 kB it writes, so one 8 MB
+        frame costs ~125 copies of megabytes, and pieces cost a few."""
+        if len(buf) <= PIECE:
+            return buf
+        token = next(tokens)
+        outgoing[token] = buf
+        return token, len(buf)
+
+    def take(token, offset, size):
+        buf = outgoing[token]
+        if offset + size >= len(buf):
+            del outgoing[token]
+        return buf[offset:offset + size]
+
+    def drop(token):
+        outgoing.pop(token, None)
 
     def call(module, name, args, kwarg_pairs, wired):
         fn = resolve(module, name)
@@ -144,7 +171,7 @@ def _rpyc_bridge_install():
 
     return {"call": call, "getattr": getattr_, "encode": encode, "call_object": call_object,
             "set_item": set_item, "set_attr": set_attr, "import": importlib.import_module,
-            "resolve": resolve, "put": put, "nodelay": nodelay}
+            "resolve": resolve, "put": put, "tune": tune, "take": take, "drop": drop}
 
 _rpyc_bridge = _rpyc_bridge_install()
 '''
