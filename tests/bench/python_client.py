@@ -7,6 +7,8 @@ Usage: python python_client.py HOST PORT latency N
          milliseconds per numpy.sum of COUNT float64 sent as one bytes object (the best a
          Python client can do: one round trip, bytes by value, numpy.frombuffer there);
          with nocompress, RPyC's zlib compression of what the client sends is off
+       python python_client.py HOST PORT result_bytes N COUNT
+         milliseconds per call returning numpy.arange(COUNT) (float64) as one bytes object
        python python_client.py HOST PORT callbacks N
          microseconds per callback when the server calls a client function N times
          (bridge_fixtures.ping_many) and the client passes a Python function
@@ -46,6 +48,11 @@ def main():
         conn.execute("import numpy\ndef _sum_bytes(b): return float(numpy.frombuffer(b).sum())")
         sum_bytes = conn.namespace["_sum_bytes"]
         print(json.dumps({"ms": per_call(lambda: sum_bytes(data), n, warmup=2) * 1e3}))
+    elif mode == "result_bytes":
+        count = int(sys.argv[5])
+        conn.execute("import numpy\ndef _arange_bytes(n): return numpy.arange(float(n)).tobytes()")
+        arange_bytes = conn.namespace["_arange_bytes"]
+        print(json.dumps({"ms": per_call(lambda: arange_bytes(count), n, warmup=2) * 1e3}))
     elif mode == "callbacks":
         ping_many = conn.modules.bridge_fixtures.ping_many
         ping_many(lambda i: i, 100)

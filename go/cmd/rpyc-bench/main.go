@@ -82,6 +82,12 @@ func main() {
 		t.row("  the server's CPU time in that Array call, ms (vs the call)", arrayServerMS, arrayMS)
 	}
 
+	// The other way: 1M float64 made on the server, back as an Array.
+	out, err = exec.Command(*serverPython, "tests/bench/python_client.py", host, port, "result_bytes", "20", fmt.Sprint(count)).Output()
+	must(err, "python result baseline")
+	must(json.Unmarshal(out, &sumBase), "python result baseline output")
+	t.row("1M float64 from numpy.arange as Array, ms (vs Python client getting bytes)", arangeMS(*addr, count, 20), sumBase.MS)
+
 	// Throughput: 8 goroutines on a pool of 8 connections, and on one connection, beside
 	// 1 goroutine on one connection. Higher is better here. Two calls: math.sqrt(16), where
 	// both processes only burn CPU (on 2 cores, client and server contend for them), and a
@@ -179,6 +185,28 @@ func callbackUS(addr string, n int) float64 {
 	_, err = conn.Call(ctx, "bridge_fixtures", "ping_many", cb, n)
 	must(err, "ping_many")
 	return float64(time.Since(start).Microseconds()) / float64(n)
+}
+
+// arangeMS is the mean ms per numpy.arange(float(count)) call, decoded into an Array.
+func arangeMS(addr string, count, n int) float64 {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	check := func() {
+		v, err := conn.Call(ctx, "numpy", "arange", float64(count))
+		must(err, "numpy.arange")
+		a, ok := v.Array()
+		if f, _ := a.Float64s(); !ok || len(f) != count || f[count-1] != float64(count-1) {
+			must(fmt.Errorf("got %d values", a.Len()), "numpy.arange result")
+		}
+	}
+	check()
+	start := time.Now()
+	for range n {
+		check()
+	}
+	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
 }
 
 // sumMS is the mean ms per numpy.sum(arg) call, and the mean CPU ms that process
