@@ -121,22 +121,9 @@ def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plai
     conn = _conns.get(handle)
     args_json = args_json or "[]"
     if conn is not None and not kwargs_json and not buffers and "{" not in args_json:
-        key = (module, func)
-        fn = conn.functions.get(key)
-        if fn is not None and (conn.wire is not None or timeout_ms <= 0):
-            # The hot path: a known function with plain arguments, called straight through
-            # its netref, skipping the general argument decoding below.
-            timeout = _timeout(timeout_ms)
-            with conn.exclusive():
-                conn.check_open()
-                if conn.wire is not None and conn.conn._config["sync_request_timeout"] is None:
-                    reply = conn.wire.call(fn, args_json, timeout,
-                                           lambda obj: _direct_result(handle, conn, key, obj, timeout, plain))
-                    if reply is not NotImplemented:
-                        return _plain_only(reply) if plain else reply
-                if timeout is None:
-                    result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
-                    return _direct_result(handle, conn, key, result, None, plain)
+        reply = _direct_call(handle, conn, (module, func), args_json, _timeout(timeout_ms), plain)
+        if reply is not NotImplemented:
+            return reply
     conn = _conn(handle)
     args, kwargs, arrays = _args(handle, args_json, kwargs_json, buffers)
     with conn.exclusive():
@@ -147,6 +134,29 @@ def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plai
                               "(module \"root\"), not of module %r" % (conn.address, module))
         fn = getattr(conn.conn.root, func)
         return _local(handle, conn.request(lambda: fn(*args, **kwargs), (), None))
+
+
+def _direct_call(handle, conn, key, args_json, timeout, plain):
+    """The hot path: a known function with plain arguments, called straight through its
+    netref, natively (wire.py) where it can be, else by RPyC. NotImplemented when neither
+    applies, for the general path."""
+    fn = conn.functions.get(key)
+    if fn is None:
+        return NotImplemented
+    native = conn.wire is not None and conn.conn._config["sync_request_timeout"] is None
+    if not native and timeout is not None:
+        return NotImplemented  # a netref call has no timeout of its own
+    with conn.exclusive():
+        conn.check_open()
+        if native:
+            reply = conn.wire.call(fn, args_json, timeout,
+                                   lambda obj: _direct_result(handle, conn, key, obj, timeout, plain))
+            if reply is not NotImplemented:
+                return _plain_only(reply) if plain else reply
+            if timeout is not None:
+                return NotImplemented
+        result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
+        return _direct_result(handle, conn, key, result, None, plain)
 
 
 def _classic_call(handle, conn, module, func, args, kwargs, wired, timeout, plain):
