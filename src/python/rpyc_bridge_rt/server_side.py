@@ -16,6 +16,7 @@ def _rpyc_bridge_install():
     ARRAY_MARK = "\x00rpyc-bridge-array"
     DICT_MARK = "\x00rpyc-bridge-dict"
     PIECE = 512 * 1024
+    KEPT_BACK = 8  # results' buffers kept for take() at most: a bound on what is never taken
     WIRE_DTYPES = {"<f8": "float64", "<f4": "float32", "<i8": "int64", "<i4": "int32", "|u1": "uint8"}
     functions = {}
 
@@ -136,6 +137,9 @@ def _rpyc_bridge_install():
             return buf
         token = next(tokens)
         outgoing[token] = buf
+        if len(outgoing) > KEPT_BACK:
+            # Results nobody came for (their call timed out): the oldest goes.
+            del outgoing[next(iter(outgoing))]
         return token, len(buf)
 
     def take(token, offset, size):
