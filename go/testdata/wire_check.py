@@ -64,6 +64,21 @@ for seq, payload in [(5, (consts.LABEL_REMOTE_REF, ("builtins.object", 1, 0))),
 assert native.wire_reply(brine.I1.pack(consts.MSG_EXCEPTION) + brine.dump((5, ("x",))), 5) is None
 assert native.wire_reply(b"", 5) is None
 
+# Frames off a socket: whole, a timeout before one begins, any timeout value, the peer gone.
+import socket
+a, b = socket.socketpair()
+assert native.wire_recv(b.fileno(), 0.05) is None
+for timeout in (None, 1e300, float("inf"), float("nan")):
+    a.sendall(b"\0\0\0\2\1xy\n")
+    assert native.wire_recv(b.fileno(), timeout) == (True, b"xy"), timeout
+a.close()
+try:
+    native.wire_recv(b.fileno(), None)
+    raise AssertionError("no EOFError when the peer closed")
+except EOFError:
+    pass
+b.close()
+
 # A live server: the hot path must answer from native replies, not RPyC's dispatch.
 handle = rt.open_conn("127.0.0.1", int(sys.argv[1]), "")
 conn = rt._conns[handle]

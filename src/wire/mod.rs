@@ -73,7 +73,10 @@ pub(crate) fn recv(
 ) -> PyResult<Option<(bool, Py<PyBytes>)>> {
     let py = args.py();
     let (fd, timeout): (i32, Option<f64>) = args.extract()?;
-    let deadline = timeout.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    // A timeout too large for a Duration (or NaN) is no timeout.
+    let deadline = timeout
+        .and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok())
+        .and_then(|d| Instant::now().checked_add(d));
     match py.detach(|| frame::read(fd, deadline)) {
         Ok(frame) => {
             Ok(frame.map(|(compressed, data)| (compressed, PyBytes::new(py, &data).unbind())))
