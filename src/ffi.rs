@@ -448,14 +448,7 @@ unsafe fn value_call(
     f: impl FnOnce() -> Result<Payload, BridgeError>,
 ) -> i32 {
     // SAFETY: per the caller's contract.
-    unsafe {
-        write_out(out_value, ptr::null_mut());
-        status_call(out_err, || {
-            let value = f()?;
-            write_out(out_value, value_box(value));
-            Ok(())
-        })
-    }
+    unsafe { out_call(out_value, ptr::null_mut(), out_err, || f().map(value_box)) }
 }
 
 /// Handle API: runs `f`, storing the string it returns in `*out` (the caller frees it with
@@ -470,11 +463,8 @@ unsafe fn string_call(
 ) -> i32 {
     // SAFETY: per the caller's contract.
     unsafe {
-        write_out(out, ptr::null_mut());
-        status_call(out_err, || {
-            let text = f()?;
-            write_out(out, into_raw(&text));
-            Ok(())
+        out_call(out, ptr::null_mut(), out_err, || {
+            f().map(|text| into_raw(&text))
         })
     }
 }
@@ -489,11 +479,24 @@ unsafe fn handle_call(
     f: impl FnOnce() -> Result<u64, BridgeError>,
 ) -> i32 {
     // SAFETY: per the caller's contract.
+    unsafe { out_call(out, 0, out_err, f) }
+}
+
+/// The three above: `*out` is `empty` until `f` succeeds, then what it returned.
+///
+/// # Safety
+/// `out` and `out_err` must be NULL or writable.
+unsafe fn out_call<T>(
+    out: *mut T,
+    empty: T,
+    out_err: *mut *mut RpycError,
+    f: impl FnOnce() -> Result<T, BridgeError>,
+) -> i32 {
+    // SAFETY: per the caller's contract.
     unsafe {
-        write_out(out, 0);
+        write_out(out, empty);
         status_call(out_err, || {
-            let handle = f()?;
-            write_out(out, handle);
+            write_out(out, f()?);
             Ok(())
         })
     }
