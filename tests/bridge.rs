@@ -120,6 +120,23 @@ fn large_results_come_in_pieces() {
 }
 
 #[test]
+fn the_seed_api_refuses_bytes_on_every_path() {
+    let server = Server::start();
+    // The native path, and RPyC's own (a sync request timeout keeps a connection on it).
+    for options in [None, Some(r#"{"sync_request_timeout": 60}"#)] {
+        let conn = open("127.0.0.1", server.port, options).unwrap();
+        assert_eq!(
+            call_plain(conn, "builtins", "eval", Some(r#"["1"]"#)).unwrap(),
+            "1"
+        );
+        // eval is cached now: this call goes straight to its netref.
+        let err = call_plain(conn, "builtins", "eval", Some(r#"["b'xy'"]"#)).unwrap_err();
+        assert_eq!(err.status, RpycStatus::ErrArgument, "{options:?}: {err:?}");
+        close(conn).unwrap();
+    }
+}
+
+#[test]
 fn remote_exceptions_keep_type_and_traceback() {
     let server = Server::start();
     let conn = open("127.0.0.1", server.port, None).unwrap();

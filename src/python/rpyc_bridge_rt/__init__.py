@@ -73,8 +73,7 @@ def _reply(handle, reply, plain=False):
     conn = _conn(handle)
     if plain and (bufs or objs):
         conn.drop_kept(bufs)
-        raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API"
-                          % ("remote objects" if objs else "bytes or arrays"))
+        raise _not_plain("remote objects" if objs else "bytes or arrays")
     def resolve(obj, buffers):
         if isinstance(obj, rpyc.BaseNetref):
             return {"$ref": _refs.add(handle, obj)}
@@ -152,7 +151,7 @@ def _direct_call(handle, conn, key, args_json, timeout, plain):
             reply = conn.wire.call(fn, args_json, timeout,
                                    lambda obj: _direct_result(handle, conn, key, obj, timeout, plain))
             if reply is not NotImplemented:
-                return _plain_only(reply) if plain else reply
+                return _plain_only(reply, plain)
             if timeout is not None:
                 return NotImplemented
         result = fn(*codec.decode(args_json, (), None, "args_json", False, list)[0])
@@ -177,18 +176,22 @@ def _direct_result(handle, conn, key, result, timeout, plain):
     """The result of a direct netref call, encoded here; or, when it holds netrefs, by the
     server's helper, and the function leaves the direct cache for good."""
     if not _holds_netref(result):
-        return _local(handle, result)
+        return _plain_only(_local(handle, result), plain)
     conn.functions.pop(key, None)
     conn.indirect.add(key)
     return _reply(handle, conn.request(conn.helpers["encode"], (result,), timeout), plain)
 
 
-def _plain_only(reply):
-    """The seed API's results are plain JSON: bytes and arrays have no such form."""
-    if reply[1]:
-        raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds bytes or arrays); "
-                          "use the handle API")
+def _plain_only(reply, plain):
+    """A by-value (json, buffers) reply; with `plain` (the seed API, plain JSON only) an
+    error when it holds bytes or arrays."""
+    if plain and reply[1]:
+        raise _not_plain("bytes or arrays")
     return reply
+
+
+def _not_plain(holds):
+    return BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API" % holds)
 
 
 def _holds_netref(value):
