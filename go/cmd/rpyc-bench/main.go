@@ -189,35 +189,22 @@ func callbackUS(addr string, n int) float64 {
 
 // arangeMS is the mean ms per numpy.arange(float(count)) call, decoded into an Array.
 func arangeMS(addr string, count, n int) float64 {
-	ctx := context.Background()
-	conn, err := rpyc.Dial(ctx, addr)
-	must(err, "dial")
-	defer conn.Close()
-	check := func() {
+	ms, _ := timedCalls(addr, n, 0, func(ctx context.Context, conn *rpyc.Conn) {
 		v, err := conn.Call(ctx, "numpy", "arange", float64(count))
 		must(err, "numpy.arange")
 		a, ok := v.Array()
 		if f, _ := a.Float64s(); !ok || len(f) != count || f[count-1] != float64(count-1) {
 			must(fmt.Errorf("got %d values", a.Len()), "numpy.arange result")
 		}
-	}
-	check()
-	start := time.Now()
-	for range n {
-		check()
-	}
-	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
+	})
+	return ms
 }
 
 // sumMS is the mean ms per numpy.sum(arg) call, and the mean CPU ms that process
 // serverPID (0: none) used per call meanwhile.
 func sumMS(addr string, arg any, n, serverPID int) (wall, serverCPU float64) {
-	ctx := context.Background()
-	conn, err := rpyc.Dial(ctx, addr)
-	must(err, "dial")
-	defer conn.Close()
 	const want = 499_500_000 // sum of i % 1000 over 1M
-	check := func() {
+	return timedCalls(addr, n, serverPID, func(ctx context.Context, conn *rpyc.Conn) {
 		v, err := conn.Call(ctx, "numpy", "sum", arg)
 		must(err, "numpy.sum")
 		var got float64
@@ -225,12 +212,21 @@ func sumMS(addr string, arg any, n, serverPID int) (wall, serverCPU float64) {
 		if got != want {
 			must(fmt.Errorf("got %v, want %v", got, want), "numpy.sum result")
 		}
-	}
-	check()
+	})
+}
+
+// timedCalls runs call once on a new connection to warm it up, then n times: the mean ms
+// per call, and the mean CPU ms process serverPID (0: none) used per call meanwhile.
+func timedCalls(addr string, n, serverPID int, call func(context.Context, *rpyc.Conn)) (wall, serverCPU float64) {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	call(ctx, conn)
 	cpu := processCPU(serverPID)
 	start := time.Now()
 	for range n {
-		check()
+		call(ctx, conn)
 	}
 	perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 	return perCall(time.Since(start)), perCall(processCPU(serverPID) - cpu)
