@@ -66,12 +66,12 @@ impl Writer {
         self.sized(INT_L1, INT_L4, digits.as_bytes());
     }
 
-    pub fn float(&mut self, value: f64) {
+    fn float(&mut self, value: f64) {
         self.bytes.push(FLOAT);
         self.bytes.extend_from_slice(&value.to_be_bytes());
     }
 
-    pub fn bytes_value(&mut self, value: &[u8]) {
+    fn bytes_value(&mut self, value: &[u8]) {
         match value.len() {
             0 => self.bytes.push(EMPTY_STR),
             n @ 1..=4 => {
@@ -154,7 +154,7 @@ impl<'a> Reader<'a> {
         Some(head)
     }
 
-    pub fn byte(&mut self) -> Option<u8> {
+    fn byte(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
 
