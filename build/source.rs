@@ -21,7 +21,7 @@ const RECIPE_VERSION: &str = "5";
 /// - sections per function and object, so the final link's --gc-sections (scripts/cross-env.sh)
 ///   drops what nothing calls;
 /// - no unwind tables (0.6 MB of .eh_frame): nothing unwinds through C frames here. Rust
-///   panics are caught before they reach C (PyO3's trampolines, catch_unwind in src/ffi.rs),
+///   panics are caught before they reach C (PyO3's trampolines, catch_unwind in src/ffi/),
 ///   and neither CPython nor OpenSSL cancels threads.
 pub const SIZE_CFLAGS: &[&str] = &[
     "-fPIC",

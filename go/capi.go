@@ -133,15 +133,6 @@ func (s *slices) n() C.size_t { return C.size_t(len(s.items)) }
 
 func (s *slices) release() { s.pinner.Unpin() }
 
-// handleOut runs a library function that returns a handle or a count through an
-// out-parameter, and its error through another.
-func handleOut(op string, call func(out *C.uint64_t, cerr **C.RpycError) C.int32_t) (uint64, error) {
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := call(&out, &cerr)
-	return uint64(out), takeError(status, cerr, op)
-}
-
 // takeValue decodes a library value (copying its buffers into Go memory) and frees it.
 func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
 	if v == nil {
@@ -163,144 +154,61 @@ func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
 	return Value{raw: text, tree: tree}, nil
 }
 
-func capiCall(conn *Conn, handle uint64, module, function, argsJSON, kwargsJSON string, buffers [][]byte, timeoutMs int64) (Value, error) {
-	cmod, cfn, cargs, ckw := cString(module), cString(function), cString(argsJSON), cOptString(kwargsJSON)
+// The operations of rpyc_request, as the header numbers them.
+const (
+	opCall       = C.RPYC_OP_CALL
+	opGetAttr    = C.RPYC_OP_GETATTR
+	opImport     = C.RPYC_OP_IMPORT
+	opRoot       = C.RPYC_OP_ROOT
+	opRefGetAttr = C.RPYC_OP_REF_GETATTR
+	opRefSetAttr = C.RPYC_OP_REF_SETATTR
+	opRefCall    = C.RPYC_OP_REF_CALL
+	opRefGetItem = C.RPYC_OP_REF_GETITEM
+	opRefSetItem = C.RPYC_OP_REF_SETITEM
+	opRefLen     = C.RPYC_OP_REF_LEN
+	opRefRepr    = C.RPYC_OP_REF_REPR
+	opRefStr     = C.RPYC_OP_REF_STR
+	opRefValue   = C.RPYC_OP_REF_VALUE
+	opRefIter    = C.RPYC_OP_REF_ITER
+	opIterNext   = C.RPYC_OP_ITER_NEXT
+)
+
+// capiRequest runs one request (rpyc_request); every operation on a Conn or a Ref is one.
+func capiRequest(conn *Conn, handle uint64, req *request, timeoutMs int64, cancelFd int32) (Value, error) {
+	cmod, cname, ca, cb := cOptString(req.module), cOptString(req.name), cOptString(req.a), cOptString(req.b)
 	defer free(cmod)
-	defer free(cfn)
-	defer free(cargs)
-	defer free(ckw)
-	lent := lend(buffers)
+	defer free(cname)
+	defer free(ca)
+	defer free(cb)
+	lent := lend(req.buffers)
 	defer lent.release()
+	creq := C.RpycRequest{
+		op:          C.int32_t(req.op),
+		conn:        C.uint64_t(handle),
+		target:      C.uint64_t(req.target),
+		module:      cmod,
+		name:        cname,
+		args_json:   ca,
+		kwargs_json: cb,
+		buffers:     lent.ptr(),
+		nbuffers:    lent.n(),
+		timeout_ms:  C.int64_t(timeoutMs),
+		cancel_fd:   C.int32_t(cancelFd),
+	}
 	var out *C.RpycValue
 	var cerr *C.RpycError
-	status := C.rpyc_conn_call(C.uint64_t(handle), cmod, cfn, cargs, ckw, lent.ptr(), lent.n(), C.int64_t(timeoutMs), &out, &cerr)
-	if err := takeError(status, cerr, "call "+module+"."+function); err != nil {
+	status := C.rpyc_request(&creq, &out, &cerr)
+	if err := takeError(status, cerr, req.what); err != nil {
 		return Value{}, err
 	}
 	return takeValue(conn, out)
-}
-
-func capiGetAttr(conn *Conn, handle uint64, module, attr string, timeoutMs int64) (Value, error) {
-	cmod, cattr := cString(module), cString(attr)
-	defer free(cmod)
-	defer free(cattr)
-	var out *C.RpycValue
-	var cerr *C.RpycError
-	status := C.rpyc_conn_getattr(C.uint64_t(handle), cmod, cattr, C.int64_t(timeoutMs), &out, &cerr)
-	if err := takeError(status, cerr, "getattr "+module+"."+attr); err != nil {
-		return Value{}, err
-	}
-	return takeValue(conn, out)
-}
-
-func capiImport(handle uint64, module string) (uint64, error) {
-	cmod := cString(module)
-	defer free(cmod)
-	return handleOut("import "+module, func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_conn_import(C.uint64_t(handle), cmod, out, cerr)
-	})
-}
-
-func capiRoot(handle uint64) (uint64, error) {
-	return handleOut("root", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_conn_root(C.uint64_t(handle), out, cerr)
-	})
 }
 
 func capiRefCount(handle uint64) (uint64, error) {
-	return handleOut("ref count", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_conn_ref_count(C.uint64_t(handle), out, cerr)
-	})
-}
-
-func capiRefGetAttr(ref uint64, name string) (uint64, error) {
-	cname := cString(name)
-	defer free(cname)
-	return handleOut("attr "+name, func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_ref_getattr(C.uint64_t(ref), cname, out, cerr)
-	})
-}
-
-func capiRefSetAttr(ref uint64, name, valueJSON string, buffers [][]byte) error {
-	cname, cval := cString(name), cString(valueJSON)
-	defer free(cname)
-	defer free(cval)
-	lent := lend(buffers)
-	defer lent.release()
+	var out C.uint64_t
 	var cerr *C.RpycError
-	status := C.rpyc_ref_setattr(C.uint64_t(ref), cname, cval, lent.ptr(), lent.n(), &cerr)
-	return takeError(status, cerr, "setattr "+name)
-}
-
-func capiRefCall(ref uint64, argsJSON, kwargsJSON string, buffers [][]byte, timeoutMs int64) (uint64, error) {
-	cargs, ckw := cString(argsJSON), cOptString(kwargsJSON)
-	defer free(cargs)
-	defer free(ckw)
-	lent := lend(buffers)
-	defer lent.release()
-	return handleOut("call", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_ref_call(C.uint64_t(ref), cargs, ckw, lent.ptr(), lent.n(), C.int64_t(timeoutMs), out, cerr)
-	})
-}
-
-func capiRefGetItem(ref uint64, keyJSON string, buffers [][]byte) (uint64, error) {
-	ckey := cString(keyJSON)
-	defer free(ckey)
-	lent := lend(buffers)
-	defer lent.release()
-	return handleOut("getitem", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_ref_getitem(C.uint64_t(ref), ckey, lent.ptr(), lent.n(), out, cerr)
-	})
-}
-
-func capiRefSetItem(ref uint64, keyJSON, valueJSON string, buffers [][]byte) error {
-	ckey, cval := cString(keyJSON), cString(valueJSON)
-	defer free(ckey)
-	defer free(cval)
-	lent := lend(buffers)
-	defer lent.release()
-	var cerr *C.RpycError
-	status := C.rpyc_ref_setitem(C.uint64_t(ref), ckey, cval, lent.ptr(), lent.n(), &cerr)
-	return takeError(status, cerr, "setitem")
-}
-
-func capiRefLen(ref uint64) (uint64, error) {
-	return handleOut("len", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_ref_len(C.uint64_t(ref), out, cerr)
-	})
-}
-
-func capiRefText(ref uint64, asStr bool) (string, error) {
-	var out *C.char
-	var cerr *C.RpycError
-	flag := C.int32_t(0)
-	if asStr {
-		flag = 1
-	}
-	status := C.rpyc_ref_text(C.uint64_t(ref), flag, &out, &cerr)
-	return takeString(out), takeError(status, cerr, "repr")
-}
-
-func capiRefDecode(conn *Conn, ref uint64, timeoutMs int64) (Value, error) {
-	var out *C.RpycValue
-	var cerr *C.RpycError
-	status := C.rpyc_ref_decode(C.uint64_t(ref), C.int64_t(timeoutMs), &out, &cerr)
-	if err := takeError(status, cerr, "decode"); err != nil {
-		return Value{}, err
-	}
-	return takeValue(conn, out)
-}
-
-func capiRefIter(ref uint64) (uint64, error) {
-	return handleOut("iter", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_ref_iter(C.uint64_t(ref), out, cerr)
-	})
-}
-
-func capiIterNext(iter uint64) (uint64, error) {
-	return handleOut("next", func(out *C.uint64_t, cerr **C.RpycError) C.int32_t {
-		return C.rpyc_iter_next(C.uint64_t(iter), out, cerr)
-	})
+	status := C.rpyc_conn_ref_count(C.uint64_t(handle), &out, &cerr)
+	return uint64(out), takeError(status, cerr, "ref count")
 }
 
 func capiDiscover(service, host string, port int, tcp bool, timeoutMs int64) (string, error) {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Conn is a connection to an RPyC server. It is safe for concurrent use: calls on one
@@ -19,16 +18,29 @@ type Conn struct {
 	options string         // dial options as JSON, for reconnects
 	retry   *reconnect     // nil: no automatic reconnect
 	handle  *atomic.Uint64 // 0 once closed; apart from Conn so that the cleanup can hold it
+	wake    *wake          // see wake.go
 	once    sync.Once
 	cleanup runtime.Cleanup
 	redial  sync.Mutex
 
-	// One call at a time: goroutines queue here, parked, rather than as OS threads in the
-	// library (which costs thread and GIL hand-offs on every call). Skipped while a Go
-	// callback of this connection runs, so that its nested calls go through; the library
-	// serialises those itself.
-	mu        sync.Mutex
+	// One request at a time: goroutines queue here, parked, rather than as OS threads in
+	// the library (which costs thread and GIL hand-offs on every call), and leave the queue
+	// when their context ends. Skipped while a Go callback of this connection runs, so that
+	// its nested calls go through; the library serialises those itself.
+	turn      chan struct{}
 	callbacks atomic.Int32
+}
+
+// request is one operation for rpyc_request: what it acts on and its arguments, already
+// encoded (see capi.go for the operations).
+type request struct {
+	op      int
+	what    string // for errors: "call math.sqrt", "len"...
+	target  uint64 // the Ref, for Ref operations
+	module  string
+	name    string
+	a, b    string // JSON: the arguments, or the key and value
+	buffers [][]byte
 }
 
 // Dial connects to the RPyC server at addr ("host:port"). By default the server is a
@@ -50,28 +62,41 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Conn, error) {
 		s := d.Seconds()
 		o.ConnectTimeout = &s
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	handle, err := capiOpen(host, port, o.json())
+	handle, err := openCtx(ctx, host, port, o.json())
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
 		return nil, err
 	}
-	c := &Conn{addr: addr, host: host, port: port, options: o.json(), retry: o.reconnect, handle: new(atomic.Uint64)}
+	w, err := newWake()
+	if err != nil {
+		_ = capiClose(handle)
+		return nil, err
+	}
+	c := &Conn{addr: addr, host: host, port: port, options: o.json(), retry: o.reconnect, handle: new(atomic.Uint64),
+		wake: w, turn: make(chan struct{}, 1)}
 	c.handle.Store(handle)
 	registerConn(c, handle)
 	// A backstop for a Conn that is dropped without Close. It only holds the handle's box
 	// (reconnects change the handle), never a lock of ours; the library takes the GIL itself.
-	c.cleanup = runtime.AddCleanup(c, func(box *atomic.Uint64) {
-		if h := box.Swap(0); h != 0 {
+	c.cleanup = runtime.AddCleanup(c, func(s connState) {
+		if h := s.handle.Swap(0); h != 0 {
 			unregisterConn(h)
 			_ = capiClose(h)
 		}
-	}, c.handle)
+		s.wake.close()
+	}, connState{c.handle, c.wake})
 	return c, nil
+}
+
+// connState is what the cleanup of a dropped Conn closes.
+type connState struct {
+	handle *atomic.Uint64
+	wake   *wake
+}
+
+// openCtx opens a connection, or returns ctx.Err() as soon as ctx ends (see abandon).
+func openCtx(ctx context.Context, host string, port int, options string) (uint64, error) {
+	return abandon(ctx, func() (uint64, error) { return capiOpen(host, port, options) },
+		func(h uint64) { _ = capiClose(h) })
 }
 
 // Addr is the address the Conn was dialled with.
@@ -89,6 +114,7 @@ func (c *Conn) Close() error {
 			unregisterConn(h)
 			err = capiClose(h)
 		}
+		c.wake.close()
 	})
 	return err
 }
@@ -117,27 +143,24 @@ func (c *Conn) CallKw(ctx context.Context, module, function string, args []any, 
 		return Value{}, err
 	}
 	defer e.release()
-	return c.do(ctx, "call", func(h uint64, timeoutMs int64) (Value, error) {
-		return capiCall(c, h, module, function, e.args, e.kwargs, e.buffers, timeoutMs)
-	})
+	return c.do(ctx, &request{op: opCall, what: "call " + module + "." + function, module: module, name: function,
+		a: e.args, b: e.kwargs, buffers: e.buffers})
 }
 
 // GetAttr reads module.attr on the server, by value.
 func (c *Conn) GetAttr(ctx context.Context, module, attr string) (Value, error) {
-	return c.do(ctx, "getattr", func(h uint64, timeoutMs int64) (Value, error) {
-		return capiGetAttr(c, h, module, attr, timeoutMs)
-	})
+	return c.do(ctx, &request{op: opGetAttr, what: "getattr " + module + "." + attr, module: module, name: attr})
 }
 
 // Import returns the server's module as a Ref (classic servers).
 func (c *Conn) Import(ctx context.Context, module string) (*Ref, error) {
-	return c.newRefFrom(ctx, "import", func(h uint64) (uint64, error) { return capiImport(h, module) })
+	return c.doRef(ctx, &request{op: opImport, what: "import " + module, module: module})
 }
 
 // Root returns the service root (conn.root in Python): the exposed_ methods of a custom
 // service, or the classic service's namespace helpers.
 func (c *Conn) Root(ctx context.Context) (*Ref, error) {
-	return c.newRefFrom(ctx, "root", capiRoot)
+	return c.doRef(ctx, &request{op: opRoot, what: "root"})
 }
 
 // LiveRefs is the number of Refs of this connection the bridge keeps alive.
@@ -151,34 +174,42 @@ func (c *Conn) LiveRefs() (int, error) {
 	return int(n), err
 }
 
-func (c *Conn) newRefFrom(ctx context.Context, op string, f func(uint64) (uint64, error)) (*Ref, error) {
-	var ref uint64
-	_, err := c.do(ctx, op, func(h uint64, _ int64) (Value, error) {
-		var err error
-		ref, err = f(h)
-		return Value{}, err
-	})
+// doRef runs a request whose result is a new Ref.
+func (c *Conn) doRef(ctx context.Context, req *request) (*Ref, error) {
+	v, err := c.do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return newRef(c, ref), nil
+	ref, ok := v.tree.(*Ref)
+	if !ok {
+		return nil, &Error{Code: CodeInternal, Op: req.what, Message: "the library returned no Ref: " + string(v.raw)}
+	}
+	return ref, nil
 }
 
-// do runs one request with the context's deadline as its timeout.
-func (c *Conn) do(ctx context.Context, op string, request func(handle uint64, timeoutMs int64) (Value, error)) (Value, error) {
+// do is the one request path: every operation on a Conn or a Ref comes through here. It
+// waits for the connection's turn (or the end of ctx), reconnects if asked to, passes
+// ctx's deadline and a wake-up for its cancellation to the library, and keeps c alive.
+// Once ctx has ended, its error is the result.
+func (c *Conn) do(ctx context.Context, req *request) (Value, error) {
 	if c == nil {
-		return Value{}, &Error{Code: CodeClosed, Op: op, Message: "nil *Conn"}
+		return Value{}, &Error{Code: CodeClosed, Op: req.what, Message: "nil *Conn"}
 	}
 	if err := ctx.Err(); err != nil {
 		return Value{}, err
 	}
+	nested := c.callbacks.Load() != 0
+	if !nested {
+		select {
+		case c.turn <- struct{}{}:
+			defer func() { <-c.turn }()
+		case <-ctx.Done():
+			return Value{}, ctx.Err()
+		}
+	}
 	h := c.handle.Load()
 	if h == 0 {
-		return Value{}, &Error{Code: CodeClosed, Op: op, Message: "the connection to " + c.addr + " is closed"}
-	}
-	if c.callbacks.Load() == 0 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
+		return Value{}, &Error{Code: CodeClosed, Op: req.what, Message: "the connection to " + c.addr + " is closed"}
 	}
 	if c.retry != nil && !capiIsConnected(h) {
 		var err error
@@ -186,7 +217,27 @@ func (c *Conn) do(ctx context.Context, op string, request func(handle uint64, ti
 			return Value{}, err
 		}
 	}
-	v, err := request(h, timeoutMs(ctx))
+	cancelFd := int32(-1)
+	var stop func() bool
+	var signalled chan struct{}
+	w := c.wake
+	if ctx.Done() != nil {
+		if nested { // the outer request owns the connection's pipe
+			var err error
+			if w, err = newWake(); err != nil {
+				return Value{}, err
+			}
+			defer w.close()
+		}
+		signalled = make(chan struct{})
+		stop = context.AfterFunc(ctx, func() { w.signal(); close(signalled) })
+		cancelFd = int32(w.r)
+	}
+	v, err := capiRequest(c, h, req, timeoutMs(ctx), cancelFd)
+	if stop != nil && !stop() {
+		<-signalled
+		w.drain()
+	}
 	runtime.KeepAlive(c)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -195,21 +246,4 @@ func (c *Conn) do(ctx context.Context, op string, request func(handle uint64, ti
 		return Value{}, err
 	}
 	return v, nil
-}
-
-// timeoutMs is the context's remaining time in milliseconds, 0 for none.
-func timeoutMs(ctx context.Context) int64 {
-	if d, ok := remaining(ctx); ok {
-		return max(d.Milliseconds(), 1)
-	}
-	return 0
-}
-
-// remaining is the time left before ctx's deadline, if it has one.
-func remaining(ctx context.Context) (time.Duration, bool) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return 0, false
-	}
-	return time.Until(deadline), true
 }

@@ -91,6 +91,10 @@ func (d *decoder) tag(key string, v any) (any, error) {
 		if b, ok := d.buffer(v); ok {
 			return bytes.Clone(b), nil
 		}
+	case "$str":
+		if b, ok := d.buffer(v); ok {
+			return string(b), nil
+		}
 	case "$array":
 		if parts, ok := v.([]any); ok && len(parts) == 3 {
 			dtype, _ := parts[0].(string)

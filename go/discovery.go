@@ -30,7 +30,12 @@ func (r Registry) Discover(ctx context.Context, service string) ([]string, error
 	if err != nil {
 		return nil, &Error{Code: CodeArgument, Op: "discover", Message: "bad port " + strconv.Quote(portText)}
 	}
-	text, err := capiDiscover(service, host, port, r.TCP, timeoutMs(ctx))
+	text, err := abandon(ctx, func() (string, error) {
+		return capiDiscover(service, host, port, r.TCP, timeoutMs(ctx))
+	}, func(string) {})
+	if ctx.Err() != nil { // the registry's wait ended with the context: no answer in time
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // Go -> Python. The mapping (see also decode.go for the way back):
@@ -98,8 +100,7 @@ func (p *payload) value(v reflect.Value, depth int) error {
 	case reflect.Float32, reflect.Float64:
 		p.float(v.Float(), v.Type().Bits())
 	case reflect.String:
-		b, _ := json.Marshal(v.String()) // a string always marshals
-		p.json.Write(b)
+		p.str(v.String())
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			p.json.WriteString("[]")
@@ -133,6 +134,22 @@ func (p *payload) value(v reflect.Value, depth int) error {
 		return encodeError("a Go %s has no Python mapping", v.Type())
 	}
 	return nil
+}
+
+// bigStr: longer strings travel as buffers ({"$str": i}, UTF-8), not as JSON text:
+// escaping and parsing them costs far more than a copy (wireformat.BIG_STR is Python's).
+const bigStr = 4096
+
+func (p *payload) str(s string) {
+	if len(s) > bigStr && utf8.ValidString(s) {
+		// Lent to C as it is, for the call: no copy. Invalid UTF-8 goes as JSON text,
+		// which replaces the bad bytes with U+FFFD as encoding/json does.
+		p.buffers = append(p.buffers, unsafe.Slice(unsafe.StringData(s), len(s)))
+		fmt.Fprintf(&p.json, `{"$str":%d}`, len(p.buffers)-1)
+		return
+	}
+	b, _ := json.Marshal(s) // a string always marshals
+	p.json.Write(b)
 }
 
 func (p *payload) float(f float64, bits int) {

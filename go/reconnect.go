@@ -36,7 +36,7 @@ func (c *Conn) reconnect(ctx context.Context, old uint64) (uint64, error) {
 			}
 			backoff = min(2*backoff, maxBackoff)
 		}
-		h, err := capiOpen(c.host, c.port, c.options)
+		h, err := openCtx(ctx, c.host, c.port, c.options)
 		if err == nil {
 			if !c.handle.CompareAndSwap(old, h) { // closed meanwhile
 				_ = capiClose(h)

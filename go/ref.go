@@ -17,8 +17,10 @@ import (
 // passed as an argument is the same object on the server. Refs are safe for concurrent use;
 // operations on the Refs of one connection are serialised.
 //
-// Context: Call, CallKw and Decode use the context's deadline for the reply; every
-// operation checks the context before it starts.
+// Context: every operation waits for its reply until the context's deadline or its
+// cancellation, whichever comes first, and then returns ctx.Err(). The operation itself
+// goes on running on the server until it ends (its reply is then dropped), and the
+// connection's server thread is busy until it does.
 type Ref struct {
 	conn    *Conn
 	handle  atomic.Uint64 // 0 once closed
@@ -55,55 +57,47 @@ func (r *Ref) Close() error {
 	return err
 }
 
-// use returns the handle for an operation, or an error if the Ref is closed or ctx is done.
-func (r *Ref) use(ctx context.Context, op string) (uint64, error) {
+// do runs one operation on the object (see Conn.do), if the Ref is open.
+func (r *Ref) do(ctx context.Context, req *request) (Value, error) {
 	if r == nil {
-		return 0, &Error{Code: CodeHandle, Op: op, Message: "nil *Ref"}
+		return Value{}, &Error{Code: CodeHandle, Op: req.what, Message: "nil *Ref"}
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
+	req.target = r.handle.Load()
+	if req.target == 0 {
+		return Value{}, &Error{Code: CodeHandle, Op: req.what, Message: "the Ref is closed"}
 	}
-	h := r.handle.Load()
-	if h == 0 {
-		return 0, &Error{Code: CodeHandle, Op: op, Message: "the Ref is closed"}
-	}
-	return h, nil
+	v, err := r.conn.do(ctx, req)
+	runtime.KeepAlive(r)
+	return v, err
 }
 
-// done wraps up an operation: keeps r alive across the C call, prefers ctx's error.
-func (r *Ref) done(ctx context.Context, err error) error {
-	runtime.KeepAlive(r)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
+// doRef runs an operation whose result is a new Ref.
+func (r *Ref) doRef(ctx context.Context, req *request) (*Ref, error) {
+	v, err := r.do(ctx, req)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	ref, ok := v.tree.(*Ref)
+	if !ok {
+		return nil, &Error{Code: CodeInternal, Op: req.what, Message: "the library returned no Ref: " + string(v.raw)}
+	}
+	return ref, nil
 }
 
 // Attr returns the attribute name of the object.
 func (r *Ref) Attr(ctx context.Context, name string) (*Ref, error) {
-	h, err := r.use(ctx, "attr "+name)
-	if err != nil {
-		return nil, err
-	}
-	out, err := capiRefGetAttr(h, name)
-	if err = r.done(ctx, err); err != nil {
-		return nil, err
-	}
-	return newRef(r.conn, out), nil
+	return r.doRef(ctx, &request{op: opRefGetAttr, what: "attr " + name, name: name})
 }
 
 // SetAttr sets the attribute name to value.
 func (r *Ref) SetAttr(ctx context.Context, name string, value any) error {
-	h, err := r.use(ctx, "setattr "+name)
-	if err != nil {
-		return err
-	}
 	texts, buffers, temps, err := encodeValue(r.conn, value)
 	if err != nil {
 		return err
 	}
 	defer releaseTemps(temps)
-	return r.done(ctx, capiRefSetAttr(h, name, texts[0], buffers))
+	_, err = r.do(ctx, &request{op: opRefSetAttr, what: "setattr " + name, name: name, a: texts[0], buffers: buffers})
+	return err
 }
 
 // Call calls the object with positional arguments (Go values or Refs).
@@ -113,77 +107,62 @@ func (r *Ref) Call(ctx context.Context, args ...any) (*Ref, error) {
 
 // CallKw calls the object with positional and keyword arguments.
 func (r *Ref) CallKw(ctx context.Context, args []any, kwargs map[string]any) (*Ref, error) {
-	h, err := r.use(ctx, "call")
-	if err != nil {
-		return nil, err
-	}
 	e, err := encodeCall(r.conn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
 	defer e.release()
-	out, err := capiRefCall(h, e.args, e.kwargs, e.buffers, timeoutMs(ctx))
-	if err = r.done(ctx, err); err != nil {
-		return nil, err
-	}
-	return newRef(r.conn, out), nil
+	return r.doRef(ctx, &request{op: opRefCall, what: "call", a: e.args, b: e.kwargs, buffers: e.buffers})
 }
 
 // Item returns object[key].
 func (r *Ref) Item(ctx context.Context, key any) (*Ref, error) {
-	h, err := r.use(ctx, "getitem")
-	if err != nil {
-		return nil, err
-	}
 	texts, buffers, temps, err := encodeValue(r.conn, key)
 	if err != nil {
 		return nil, err
 	}
 	defer releaseTemps(temps)
-	out, err := capiRefGetItem(h, texts[0], buffers)
-	if err = r.done(ctx, err); err != nil {
-		return nil, err
-	}
-	return newRef(r.conn, out), nil
+	return r.doRef(ctx, &request{op: opRefGetItem, what: "getitem", a: texts[0], buffers: buffers})
 }
 
 // SetItem sets object[key] = value.
 func (r *Ref) SetItem(ctx context.Context, key, value any) error {
-	h, err := r.use(ctx, "setitem")
-	if err != nil {
-		return err
-	}
 	texts, buffers, temps, err := encodeValue(r.conn, key, value)
 	if err != nil {
 		return err
 	}
 	defer releaseTemps(temps)
-	return r.done(ctx, capiRefSetItem(h, texts[0], texts[1], buffers))
+	_, err = r.do(ctx, &request{op: opRefSetItem, what: "setitem", a: texts[0], b: texts[1], buffers: buffers})
+	return err
 }
 
 // Len returns len(object).
 func (r *Ref) Len(ctx context.Context) (int, error) {
-	h, err := r.use(ctx, "len")
+	v, err := r.do(ctx, &request{op: opRefLen, what: "len"})
 	if err != nil {
 		return 0, err
 	}
-	n, err := capiRefLen(h)
-	return int(n), r.done(ctx, err)
+	var n int
+	return n, v.Decode(&n)
 }
 
 // Repr returns repr(object), computed on the server.
-func (r *Ref) Repr(ctx context.Context) (string, error) { return r.text(ctx, false) }
+func (r *Ref) Repr(ctx context.Context) (string, error) {
+	return r.text(ctx, &request{op: opRefRepr, what: "repr"})
+}
 
 // Str returns str(object), computed on the server.
-func (r *Ref) Str(ctx context.Context) (string, error) { return r.text(ctx, true) }
+func (r *Ref) Str(ctx context.Context) (string, error) {
+	return r.text(ctx, &request{op: opRefStr, what: "str"})
+}
 
-func (r *Ref) text(ctx context.Context, asStr bool) (string, error) {
-	h, err := r.use(ctx, "repr")
+func (r *Ref) text(ctx context.Context, req *request) (string, error) {
+	v, err := r.do(ctx, req)
 	if err != nil {
 		return "", err
 	}
-	s, err := capiRefText(h, asStr)
-	return s, r.done(ctx, err)
+	var s string
+	return s, v.Decode(&s)
 }
 
 // Decode fetches the object by value and stores it in dst (see Value.Decode).
@@ -197,45 +176,30 @@ func (r *Ref) Decode(ctx context.Context, dst any) error {
 
 // Value fetches the object by value.
 func (r *Ref) Value(ctx context.Context) (Value, error) {
-	h, err := r.use(ctx, "decode")
-	if err != nil {
-		return Value{}, err
-	}
-	v, err := capiRefDecode(r.conn, h, timeoutMs(ctx))
-	return v, r.done(ctx, err)
+	return r.do(ctx, &request{op: opRefValue, what: "decode"})
 }
 
 // Iter iterates over the object (for item, err := range ref.Iter(ctx)). Each item is a new
-// Ref; iteration stops at the first error, which is yielded.
+// Ref; iteration stops at the first error, which is yielded. Each step honours ctx.
 func (r *Ref) Iter(ctx context.Context) iter.Seq2[*Ref, error] {
 	return func(yield func(*Ref, error) bool) {
-		h, err := r.use(ctx, "iter")
+		it, err := r.doRef(ctx, &request{op: opRefIter, what: "iter"})
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		itHandle, err := capiRefIter(h)
-		if err = r.done(ctx, err); err != nil {
-			yield(nil, err)
-			return
-		}
-		it := newRef(r.conn, itHandle)
 		defer it.Close()
 		for {
-			if err := ctx.Err(); err != nil {
-				yield(nil, err)
-				return
-			}
-			item, err := capiIterNext(itHandle)
-			runtime.KeepAlive(it)
+			v, err := it.do(ctx, &request{op: opIterNext, what: "next"})
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			if item == 0 {
+			item, _ := v.tree.(*Ref)
+			if item == nil { // null: the iterator is exhausted
 				return
 			}
-			if !yield(newRef(r.conn, item), nil) {
+			if !yield(item, nil) {
 				return
 			}
 		}

@@ -93,8 +93,42 @@ pub fn is_connected(conn: ConnHandle) -> bool {
     python(|py| func(py, "is_connected")?.call1((conn,))?.is_truthy()).unwrap_or(false)
 }
 
-/// Calls `module.func(*args, **kwargs)` on the server, once, and returns the result by value
-/// (objects with no value mapping as `$ref` tags). `timeout_ms <= 0`: no per-call limit.
+/// One request on a connection or a Ref (see `crate::ffi::RpycOp` for the operations
+/// and what the fields mean for each). `timeout_ms <= 0`: no limit; `cancel_fd < 0`: none.
+#[derive(Debug, Default)]
+pub struct Request<'a> {
+    pub op: &'static str,
+    pub conn: ConnHandle,
+    pub target: RefHandle,
+    pub module: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub args_json: Option<&'a str>,
+    pub kwargs_json: Option<&'a str>,
+    pub buffers: &'a [&'a [u8]],
+    pub timeout_ms: i64,
+    pub cancel_fd: i32,
+}
+
+/// Runs one request: the only way into the Python half's operations (ops.run).
+pub fn request(r: &Request<'_>) -> Result<Payload, BridgeError> {
+    python(|py| {
+        let bufs = py_buffers(py, r.buffers)?;
+        payload(func(py, "request")?.call1((
+            r.op,
+            r.conn,
+            r.target,
+            r.module,
+            r.name,
+            r.args_json,
+            r.kwargs_json,
+            bufs,
+            r.timeout_ms,
+            r.cancel_fd,
+        ))?)
+    })
+}
+
+/// `module.function(*args, **kwargs)` by value, with no timeout: a shorthand for tests.
 pub fn call(
     conn: ConnHandle,
     module: &str,
@@ -104,172 +138,38 @@ pub fn call(
     buffers: &[&[u8]],
     timeout_ms: i64,
 ) -> Result<Payload, BridgeError> {
-    python(|py| {
-        let bufs = py_buffers(py, buffers)?;
-        payload(func(py, "call")?.call1((
-            conn,
-            module,
-            function,
-            args_json,
-            kwargs_json,
-            bufs,
-            timeout_ms,
-        ))?)
+    request(&Request {
+        op: "call",
+        conn,
+        module: Some(module),
+        name: Some(function),
+        args_json,
+        kwargs_json,
+        buffers,
+        timeout_ms,
+        cancel_fd: -1,
+        ..Request::default()
     })
 }
 
-/// Reads `module.attr` by value.
-pub fn getattr(
-    conn: ConnHandle,
+/// The seed API's request on the default connection: its result must have a plain JSON
+/// form (decided by the Python half's seed layer).
+pub fn seed_request(
+    op: &'static str,
     module: &str,
-    attr: &str,
-    timeout_ms: i64,
-) -> Result<Payload, BridgeError> {
-    python(|py| payload(func(py, "getattr_")?.call1((conn, module, attr, timeout_ms))?))
-}
-
-/// The seed API's call: the result must be plain JSON (no bytes, arrays or objects).
-pub fn call_plain(
-    conn: ConnHandle,
-    module: &str,
-    function: &str,
+    name: &str,
     args_json: Option<&str>,
 ) -> Result<String, BridgeError> {
     python(|py| {
-        let none: Option<&str> = None;
-        let reply = func(py, "call")?.call1((
-            conn,
-            module,
-            function,
-            args_json,
-            none,
-            PyTuple::empty(py),
-            0,
-            true,
-        ))?;
-        Ok(payload(reply)?.json)
+        func(py, "seed_request")?
+            .call1((op, module, name, args_json))?
+            .extract()
     })
-}
-
-/// The seed API's getattr: plain JSON only.
-pub fn getattr_plain(conn: ConnHandle, module: &str, attr: &str) -> Result<String, BridgeError> {
-    python(|py| Ok(payload(func(py, "getattr_")?.call1((conn, module, attr, 0, true))?)?.json))
-}
-
-/// A Ref to module `module` on a classic server.
-pub fn import(conn: ConnHandle, module: &str) -> Result<RefHandle, BridgeError> {
-    python(|py| func(py, "import_module")?.call1((conn, module))?.extract())
-}
-
-/// A Ref to the service root (`conn.root`).
-pub fn root(conn: ConnHandle) -> Result<RefHandle, BridgeError> {
-    python(|py| func(py, "root")?.call1((conn,))?.extract())
 }
 
 /// Live Refs of `conn` (all connections for 0).
 pub fn ref_count(conn: ConnHandle) -> Result<u64, BridgeError> {
     python(|py| func(py, "ref_count")?.call1((conn,))?.extract())
-}
-
-// ---- Refs --------------------------------------------------------------------------------------
-
-/// `getattr(ref, name)` as a new Ref.
-pub fn ref_getattr(r: RefHandle, name: &str) -> Result<RefHandle, BridgeError> {
-    python(|py| func(py, "ref_getattr")?.call1((r, name))?.extract())
-}
-
-/// `setattr(ref, name, value)`.
-pub fn ref_setattr(
-    r: RefHandle,
-    name: &str,
-    value_json: &str,
-    buffers: &[&[u8]],
-) -> Result<(), BridgeError> {
-    python(|py| {
-        let bufs = py_buffers(py, buffers)?;
-        func(py, "ref_setattr")?
-            .call1((r, name, value_json, bufs))
-            .map(drop)
-    })
-}
-
-/// `ref(*args, **kwargs)` as a new Ref.
-pub fn ref_call(
-    r: RefHandle,
-    args_json: Option<&str>,
-    kwargs_json: Option<&str>,
-    buffers: &[&[u8]],
-    timeout_ms: i64,
-) -> Result<RefHandle, BridgeError> {
-    python(|py| {
-        let bufs = py_buffers(py, buffers)?;
-        func(py, "ref_call")?
-            .call1((r, args_json, kwargs_json, bufs, timeout_ms))?
-            .extract()
-    })
-}
-
-/// `ref[key]` as a new Ref.
-pub fn ref_getitem(
-    r: RefHandle,
-    key_json: &str,
-    buffers: &[&[u8]],
-) -> Result<RefHandle, BridgeError> {
-    python(|py| {
-        let bufs = py_buffers(py, buffers)?;
-        func(py, "ref_getitem")?
-            .call1((r, key_json, bufs))?
-            .extract()
-    })
-}
-
-/// `ref[key] = value`.
-pub fn ref_setitem(
-    r: RefHandle,
-    key_json: &str,
-    value_json: &str,
-    buffers: &[&[u8]],
-) -> Result<(), BridgeError> {
-    python(|py| {
-        let bufs = py_buffers(py, buffers)?;
-        func(py, "ref_setitem")?
-            .call1((r, key_json, value_json, bufs))
-            .map(drop)
-    })
-}
-
-/// `len(ref)`.
-pub fn ref_len(r: RefHandle) -> Result<u64, BridgeError> {
-    python(|py| func(py, "ref_len")?.call1((r,))?.extract())
-}
-
-/// `repr(ref)`, or `str(ref)` when `as_str`.
-pub fn ref_text(r: RefHandle, as_str: bool) -> Result<String, BridgeError> {
-    python(|py| {
-        func(py, if as_str { "ref_str" } else { "ref_repr" })?
-            .call1((r,))?
-            .extract()
-    })
-}
-
-/// The object, by value.
-pub fn ref_decode(r: RefHandle, timeout_ms: i64) -> Result<Payload, BridgeError> {
-    python(|py| payload(func(py, "ref_decode")?.call1((r, timeout_ms))?))
-}
-
-/// `iter(ref)` as a new Ref.
-pub fn ref_iter(r: RefHandle) -> Result<RefHandle, BridgeError> {
-    python(|py| func(py, "ref_iter")?.call1((r,))?.extract())
-}
-
-/// `next(iterator)` as a new Ref, or `None` when it is exhausted.
-pub fn iter_next(r: RefHandle) -> Result<Option<RefHandle>, BridgeError> {
-    python(|py| {
-        func(py, "iter_next")?
-            .call1((r,))?
-            .extract::<u64>()
-            .map(|h| (h != 0).then_some(h))
-    })
 }
 
 /// Servers of `service` registered with the RPyC registry at `host:port` (UDP, or TCP when

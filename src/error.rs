@@ -1,4 +1,4 @@
-//! Errors of the bridge, as Rust values. ffi.rs turns them into C structs and strings.
+//! Errors of the bridge, as Rust values. src/ffi/ turns them into C structs and strings.
 
 use std::fmt;
 

@@ -32,6 +32,16 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
             wire_recv => wire::recv,
             wire_reply => wire::reply,
         );
+        // The server helper's source, sent to classic servers (Connection.__init__): the
+        // value format first, then the helpers, which find it in their namespace.
+        module.add(
+            "SERVER_SOURCE",
+            concat!(
+                include_str!("python/rpyc_bridge_rt/wireformat.py"),
+                "\n",
+                include_str!("python/rpyc_bridge_rt/server_side.py"),
+            ),
+        )?;
         py.import("sys")?
             .getattr("modules")?
             .set_item("_rpyc_bridge_native", &module)?;

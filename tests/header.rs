@@ -19,7 +19,7 @@ fn committed_header_matches_the_code() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "{} is out of date with src/ffi.rs; run RPYC_BRIDGE_BLESS=1 cargo test --release --test header",
+        "{} is out of date with src/ffi/; run RPYC_BRIDGE_BLESS=1 cargo test --release --test header",
         path.display()
     );
 }

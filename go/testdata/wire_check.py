@@ -96,13 +96,13 @@ def counted_reply(data, seq):
 sys.modules["rpyc_bridge_rt.wire"].native = type("N", (), {
     "wire_request": staticmethod(native.wire_request), "wire_recv": staticmethod(native.wire_recv),
     "wire_reply": staticmethod(counted_reply)})
-rt.call(handle, "math", "sqrt", "[16]", None, (), 0)  # resolves and caches math.sqrt
+rt.request("call", handle, 0, "math", "sqrt", "[16]", None, (), 0, -1)  # resolves and caches math.sqrt
 for i in range(50):
-    text, bufs = rt.call(handle, "math", "sqrt", "[%d]" % (i * i), None, (), 0)
+    text, bufs = rt.request("call", handle, 0, "math", "sqrt", "[%d]" % (i * i), None, (), 0, -1)
     assert float(text) == i, text
 assert counts == {"native": 50, "dispatched": 0}, counts
 try:
-    rt.call(handle, "math", "sqrt", "[-1]", None, (), 0)
+    rt.request("call", handle, 0, "math", "sqrt", "[-1]", None, (), 0, -1)
     raise AssertionError("math.sqrt(-1) did not raise")
 except ValueError as err:
     assert "math domain error" in str(err), err

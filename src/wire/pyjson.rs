@@ -8,6 +8,10 @@ use super::pyfloat;
 use pyo3::Python;
 use std::fmt::Write;
 
+/// Strings longer than this (in characters) travel as UTF-8 buffers, `{"$str":i}`:
+/// wireformat.BIG_STR, which a test checks.
+pub const BIG_STR: usize = 4096;
+
 /// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
 /// `buffers`, non-finite floats as `$float` tags. `None` only when CPython is out of memory.
 pub fn write(
@@ -31,6 +35,10 @@ pub fn write(
                 "-inf"
             };
             write!(out, "{{\"$float\":\"{name}\"}}").expect("writing to a String");
+        }
+        Value::Str(s) if s.chars().count() > BIG_STR => {
+            write!(out, "{{\"$str\":{}}}", buffers.len()).expect("writing to a String");
+            buffers.push(s.as_bytes().to_vec());
         }
         Value::Str(s) => string(s, out),
         Value::Bytes(b) => {

@@ -62,13 +62,14 @@ class GoFunction:
         import _rpyc_bridge_native as native
 
         args_json, buffers = codec.encode_local(args, TABLE, self.conn_handle)
-        kwargs_json, kw_buffers = codec.encode_local(kwargs, TABLE, self.conn_handle)
-        if kw_buffers:
-            # One buffer list for both: shift the keyword arguments' indexes past the args'.
-            kwargs_json, kw_buffers = codec.encode_local(kwargs, TABLE, self.conn_handle, offset=len(buffers))
+        if kwargs:
+            # One buffer list for both: the keyword arguments' indexes follow the args'.
+            kwargs_json = codec.dumps(codec.encode_tree(kwargs, buffers, TABLE, self.conn_handle))
+        else:
+            kwargs_json = "{}"
         with _Scope(self.conn_handle):
             status, result, message = native.invoke(self.callback_id, self.conn_handle, args_json, kwargs_json,
-                                                    tuple(buffers + kw_buffers))
+                                                    tuple(buffers))
         if status == 0:
             return codec.decode(result, (), _Refs(self.conn_handle), "callback result", False)[0]
         raise (GoPanic if status == 2 else GoError)(message)

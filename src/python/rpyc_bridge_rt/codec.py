@@ -1,34 +1,20 @@
-"""The client side of the value mapping: tagged JSON plus out-of-band byte buffers.
+"""The client side of the value format (see wireformat.py for the tags).
 
 Go -> Python (`decode`): JSON null, bool, numbers, strings as themselves; arrays as tuples
 (RPyC passes tuples by value, lists by reference); objects as dicts. For classic servers,
 dicts and arrays travel in a "wire" form, plain tuples that RPyC sends by value, which the
-server's helper turns back into dicts and numpy arrays (server_side.py). Tags, objects with a
-single "$" key:
-    {"$float": "nan"|"inf"|"-inf"}      non-finite floats
-    {"$bytes": i}                      bytes, buffers[i]
-    {"$array": [dtype, [shape], i]}    a numpy array made on the server from buffers[i]
-                                       (over 512 kB: sent ahead in pieces, Connection.staged)
-    {"$ref": id}                       the object a Ref holds
-    {"$dict": [[k, v], ...]}           a dict with non-string or "$" keys
+server's helper turns back into dicts and numpy arrays (server_side.py).
 
-Python -> Go (`encode`, and the server's encoder in server_side.py): the same tags, plus
-lists/tuples/sets as arrays, and anything else as {"$ref": id} (a new Ref).
+Python -> Go (`encode_local`, and the server's encoder): the same tags, plus lists, tuples
+and sets as arrays, and anything else as {"$ref": id} (a new Ref).
 """
 
 import json
-import math
 
 from rpyc.core.netref import BaseNetref
 
 from .errors import BridgeError, ERR_ARGUMENT
-
-# numpy dtypes that travel as raw buffers (little-endian, C order), by their Go names.
-ARRAY_DTYPES = {"float64": "<f8", "float32": "<f4", "int64": "<i8", "int32": "<i4", "uint8": "|u1"}
-
-
-ARRAY_MARK = "\x00rpyc-bridge-array"
-DICT_MARK = "\x00rpyc-bridge-dict"
+from .wireformat import ARRAY_MARK, DICT_MARK, DTYPES as ARRAY_DTYPES, dumps, encoder, is_scalar  # noqa: F401
 
 
 class ArrayArg:
@@ -92,6 +78,12 @@ def _tag(key, val, buffers, refs, state):
         return float(val)
     if key == "$bytes":
         return bytes(_buffer(buffers, val))
+    if key == "$str":
+        try:
+            return str(_buffer(buffers, val), "utf-8", "surrogatepass")
+        except UnicodeDecodeError as err:
+            raise BridgeError(ERR_ARGUMENT, "a $str buffer is not UTF-8: %s" % err) from None
+
     if key == "$array":
         dtype, shape, index = val
         if dtype not in ARRAY_DTYPES:
@@ -155,62 +147,58 @@ class _Converter:
         return (DICT_MARK, tuple(pairs))
 
 
-def encode_local(value, refs, conn_handle, offset=0):
-    """Encodes a local (by-value) Python value for Go: (json_text, buffers). Buffer indexes
-    start at `offset`, for values that share a buffer list."""
-    t = type(value)
-    if t is int or t is str or value is None or t is bool or (t is float and math.isfinite(value)):
+def encode_local(value, refs, conn_handle):
+    """Encodes a local (by-value) Python value for Go: (json_text, buffers)."""
+    if is_scalar(value):
         return json.dumps(value), []
-    buffers = _Offset(offset)
-    return json.dumps(_enc(value, buffers, refs, conn_handle), separators=(",", ":")), buffers
+    buffers = []
+    return dumps(_local_encoder(refs, conn_handle)(value, buffers)), buffers
 
 
 def encode_tree(value, buffers, refs, conn_handle):
     """Like encode_local, into a JSON-ready structure, appending to an existing buffer list."""
-    shared = _Offset(0)
-    shared.extend(buffers)
-    tree = _enc(value, shared, refs, conn_handle)
-    buffers[len(buffers):] = shared[len(buffers):]
-    return tree
+    return _local_encoder(refs, conn_handle)(value, buffers)
 
 
-def _enc(o, buffers, refs, conn_handle):
-    t = type(o)
-    if o is None or t is bool or t is str or t is int:
-        return o
-    if t is float:
-        if math.isfinite(o):
-            return o
-        return {"$float": "nan" if o != o else ("inf" if o > 0 else "-inf")}
-    if t in (tuple, list, set, frozenset):
-        return [_enc(v, buffers, refs, conn_handle) for v in o]
-    if t is dict:
-        if all(type(k) is str and not k.startswith("$") for k in o):
-            return {k: _enc(v, buffers, refs, conn_handle) for k, v in o.items()}
-        return {"$dict": [[_enc(k, buffers, refs, conn_handle), _enc(v, buffers, refs, conn_handle)] for k, v in o.items()]}
-    if t in (bytes, bytearray):
-        buffers.append(bytes(o))
-        return {"$bytes": buffers.index_of_last()}
-    if isinstance(o, BaseNetref):
-        # Custom services have no server-side helper: remote lists, tuples, sets and dicts
-        # are fetched element by element through the special methods RPyC always allows.
-        kind = object.__getattribute__(o, "____id_pack__")[0]
-        if kind in _SEQUENCES:
-            return [_enc(v, buffers, refs, conn_handle) for v in o]
-        if kind == "builtins.dict":
-            return _enc({k: o[k] for k in o}, buffers, refs, conn_handle)
-    return {"$ref": refs.add(conn_handle, o)}
+def _local_encoder(refs, conn_handle):
+    def other(o, buffers, enc):
+        if isinstance(o, BaseNetref):
+            # Custom services have no server-side helper: remote lists, tuples, sets and dicts
+            # are fetched element by element through the special methods RPyC always allows.
+            kind = object.__getattribute__(o, "____id_pack__")[0]
+            if kind in _SEQUENCES:
+                return [enc(v, buffers) for v in o]
+            if kind == "builtins.dict":
+                return enc({k: o[k] for k in o}, buffers)
+        return {"$ref": refs.add(conn_handle, o)}
+
+    return encoder(other)
 
 
 _SEQUENCES = ("builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset")
 
 
-class _Offset(list):
-    """A buffer list whose indexes, as written in tags, start at `offset`."""
+def plain_json(text, buffers, release):
+    """The one rule of the seed API: a result has a plain JSON form when it holds no bytes,
+    arrays or Refs (long strings are written inline). Refs it held are released."""
+    if not buffers and '"$ref"' not in text:
+        return text
+    holds = []
 
-    def __init__(self, offset):
-        super().__init__()
-        self.offset = offset
+    def hook(obj):
+        if len(obj) == 1:
+            ((key, val),) = obj.items()
+            if key == "$str":
+                return str(buffers[val], "utf-8", "surrogatepass")
+            if key == "$ref":
+                release(val)
+                holds.append("remote objects")
+            elif key in ("$bytes", "$array"):
+                holds.append("bytes or arrays")
+        return obj
 
-    def index_of_last(self):
-        return self.offset + len(self) - 1
+    value = json.loads(text, object_hook=hook)
+    if holds:
+        raise BridgeError(ERR_ARGUMENT, "the result has no plain JSON form (it holds %s); use the handle API"
+                          % holds[0])
+    return json.dumps(value)

@@ -10,32 +10,93 @@ arguments take the native path of wire.py; large array arguments go ahead in pie
 import contextlib
 import itertools
 import json
+import select
 import socket
 import threading
+import time
 
 import rpyc
-from rpyc.core.async_ import AsyncResultTimeout
+from rpyc.core import consts
+from rpyc.lib import Timeout
 from rpyc.core.netref import BaseNetref
 from rpyc.core.service import ClassicClient, VoidService
 from rpyc.core.stream import SocketStream
 from rpyc.utils.factory import connect_stream
 
-from . import callbacks, codec, server_side, tls
+import _rpyc_bridge_native as native
+
+from . import callbacks, tls
 from .wire import Wire
+from .wireformat import ARRAY_MARK, HELPERS, PIECE
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 0.5
-# Array arguments larger than this go to the server ahead of their call, in pieces this
-# large (Connection.staged): 8 MB arrive ~5x faster as 16 frames than as one.
-PIECE = 512 * 1024
+# While another thread reads the connection (a background serving thread), a waiting
+# request cannot watch its cancel fd itself: it looks again this often.
+SHARED_WAIT = 0.02
+
+
+class Cancelled(BridgeError):
+    def __init__(self, address):
+        super().__init__(ERR_TIMEOUT, "the request to %s was cancelled" % address)
+
+
+class Waits:
+    """How long one request may wait for its reply: a deadline (time.monotonic(), or None)
+    and a file descriptor that becomes readable when the caller gives up (or -1)."""
+
+    __slots__ = ("deadline", "cancel_fd", "timeout")
+
+    def __init__(self, timeout, cancel_fd):
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.cancel_fd = cancel_fd
+
+    def left(self, address):
+        """Seconds left (None: no limit); raises once the request must stop waiting."""
+        if self.cancel_fd >= 0 and select.select([self.cancel_fd], [], [], 0)[0]:
+            raise Cancelled(address)
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (address, self.timeout))
+        return left
+
+    @property
+    def bounded(self):
+        return self.deadline is not None or self.cancel_fd >= 0
+
+
+UNBOUNDED = Waits(None, -1)
 
 
 class _Stream(SocketStream):
     """RPyC's socket stream, writing through a memoryview: its own write re-slices the
     remaining bytes after every 64 kB send, which copies an 8 MB array ~125 times."""
 
-    __slots__ = ()
+    __slots__ = ("cancel",)
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.cancel = None  # (fd, thread id) while a request of that thread waits
+
+    def poll(self, timeout):
+        """Also wakes when the waiting request's cancel fd becomes readable."""
+        cancel = self.cancel
+        if cancel is None or cancel[1] != threading.get_ident():
+            return super().poll(timeout)
+        timeout = Timeout(timeout).timeleft()
+        while True:
+            try:
+                ready = select.select([self.sock, cancel[0]], [], [], timeout)[0]
+                break
+            except InterruptedError:
+                continue
+        if cancel[0] in ready:
+            raise Cancelled("the server")
+        return bool(ready)
 
     def write(self, data):
         view = memoryview(data)
@@ -93,6 +154,8 @@ class Connection:
         compress = bool(options.get("compress", False))
         self.conn._channel.compress = compress
         self.lock = threading.Lock()
+        self.stream = stream
+        self.waits = UNBOUNDED  # the running request's (Connection.bounded)
         self.helpers = None
         # (module, function) -> its netref, for functions whose results come by value:
         # calling them directly is exactly one plain RPyC request. Dropped with the connection.
@@ -104,12 +167,14 @@ class Connection:
         self.tokens = itertools.count(1)  # names of arrays sent ahead (staged)
         if service_kind == "classic":
             try:
-                self.conn.execute(server_side.SOURCE)
+                # In a namespace of its own, so that the user's namespace only gains _rpyc_bridge.
+                self.conn.execute("_rpyc_bridge_ns = {'__name__': 'rpyc_bridge_server'}\n"
+                                  "exec(%r, _rpyc_bridge_ns)\n"
+                                  "_rpyc_bridge = _rpyc_bridge_ns['install']()\n"
+                                  "del _rpyc_bridge_ns\n" % native.SERVER_SOURCE)
                 helpers = self.conn.namespace["_rpyc_bridge"]
                 # Fetched once: each later use is a single round trip.
-                self.helpers = {name: helpers[name] for name in
-                                ("call", "getattr", "encode", "call_object", "set_item", "set_attr", "import",
-                                 "resolve", "put", "tune", "take", "drop")}
+                self.helpers = {name: helpers[name] for name in HELPERS}
             except Exception as err:
                 self.conn.close()
                 raise BridgeError(ERR_CONNECT, "%s is not a classic RPyC server (%s: %s); dial it as a custom "
@@ -130,24 +195,65 @@ class Connection:
         if self.conn.closed:
             raise BridgeError(ERR_CLOSED, "the connection to %s is closed" % self.address)
 
-    def request(self, fn, args, timeout, kwargs=None):
-        """Calls `fn(*args, **kwargs)` once, a netref call when `fn` is remote; `timeout`
-        (seconds or None) bounds the wait for the reply; the connection stays usable after it."""
-        self.check_open()
-        kwargs = kwargs or {}
-        if timeout is None or not isinstance(fn, BaseNetref):
-            return fn(*args, **kwargs)
-        result = rpyc.async_(fn)(*args, **kwargs)
-        result.set_expiry(timeout)
+    @contextlib.contextmanager
+    def bounded(self, waits):
+        """Runs one request under `waits`; a nested request (from a callback) under its own."""
+        outer, self.waits = self.waits, waits
         try:
-            return result.value
-        except AsyncResultTimeout:
-            raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (self.address, timeout)) from None
+            yield
+        finally:
+            self.waits = outer
 
-    def helper_request(self, name, args, timeout, wired):
+    def remote(self, handler, *args):
+        """One RPyC request (consts.HANDLE_*), waited for under the request's Waits."""
+        self.check_open()
+        waits = self.waits
+        if not waits.bounded:
+            return self.conn.sync_request(handler, *args)
+        sync_timeout = self.conn._config["sync_request_timeout"]
+        if sync_timeout is not None and (waits.deadline is None or sync_timeout < waits.timeout):
+            waits = Waits(sync_timeout, waits.cancel_fd)
+        result = self.conn.async_request(handler, *args)
+        return self.wait(result, waits)
+
+    def wait(self, result, waits):
+        """Serves the connection until `result` is ready, the deadline passes or the cancel
+        fd is signalled. A reply that comes later goes to `result`, which nobody reads."""
+        conn, stream = self.conn, self.stream
+        pending = lambda: not result.ready  # noqa: E731
+        while pending():
+            left = waits.left(self.address)
+            if conn._recvlock.acquire(False):
+                conn._recvlock.release()
+                stream.cancel = (waits.cancel_fd, threading.get_ident()) if waits.cancel_fd >= 0 else None
+                try:
+                    conn.serve(left, waiting=pending)
+                except Cancelled:
+                    raise Cancelled(self.address) from None
+                finally:
+                    stream.cancel = None
+            else:
+                conn.serve(SHARED_WAIT if left is None or waits.cancel_fd >= 0 else min(left, SHARED_WAIT * 5),
+                           waiting=pending)
+        return result.value
+
+    def root(self):
+        """The service root's netref, fetched once, as a request under its Waits."""
+        rconn = self.conn
+        if rconn._remote_root is None:
+            rconn._remote_root = self.remote(consts.HANDLE_GETROOT)
+        return rconn._remote_root
+
+    def request(self, fn, args=(), kwargs=None):
+        """Calls `fn(*args, **kwargs)` once: a netref call when `fn` is remote."""
+        if not isinstance(fn, BaseNetref):
+            return fn(*args, **(kwargs or {}))
+        return self.remote(consts.HANDLE_CALL, fn, args, tuple((kwargs or {}).items()))
+
+    def helper_request(self, name, args, wired=False):
         """Calls the server-side helper `name`; `wired` args may hold arrays, which are
         staged first."""
-        return self.request(self.helpers[name], self.staged(args) if wired else args, timeout)
+        return self.request(self.helpers[name], self.staged(args) if wired else args)
 
     def staged(self, value):
         """`value` (wired arguments) with each array larger than PIECE sent ahead to the
@@ -155,7 +261,7 @@ class Connection:
         server reads frames in order, so every piece is in before the call that uses it."""
         if type(value) is not tuple:
             return value
-        if len(value) == 4 and value[0] == codec.ARRAY_MARK and type(value[3]) is bytes and len(value[3]) > PIECE:
+        if len(value) == 4 and value[0] == ARRAY_MARK and type(value[3]) is bytes and len(value[3]) > PIECE:
             data = value[3]
             token = next(self.tokens)
             put = rpyc.async_(self.helpers["put"])

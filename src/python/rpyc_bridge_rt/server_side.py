@@ -1,23 +1,30 @@
-"""Code the bridge installs on classic servers, once per connection (conn.execute).
+"""The helper the bridge installs on classic servers, once per connection.
 
-It makes one round trip do a whole operation: import the module, look the function up,
-turn array arguments into numpy arrays, call, and encode the result (see codec.py for the
-tags). Results that RPyC would return as netrefs (numpy scalars, ndarrays) become values
-there, so the client needs no numpy; arrays travel as raw bytes, never element by element,
-large ones in pieces: arguments ahead of their call (put, assembled here; see
-Connection.staged), results after it (take; see Connection.taken).
-Objects with no value mapping come back as netrefs, which the client keeps as Refs.
+Classic servers get this module's source, after wireformat.py's, through conn.execute:
+there `install()` returns the helpers by name (wireformat.HELPERS). Here it is an
+ordinary module, imported by the tests.
+
+One round trip does a whole operation: import the module, look the function up, turn
+array arguments into numpy arrays, call, and encode the result. Results that RPyC would
+return as netrefs (numpy scalars, ndarrays) become values here, so the client needs no
+numpy; arrays and large strings travel as raw buffers, large ones in pieces: arguments
+ahead of their call (put; see Connection.staged), results after it (take; see
+Connection.taken). Objects with no value mapping come back as netrefs, kept as Refs.
 """
 
-SOURCE = r'''
-def _rpyc_bridge_install():
-    import importlib, itertools, json, math, sys
+try:
+    from .wireformat import ARRAY_MARK, DICT_MARK, HELPERS, PIECE, WIRE_DTYPES, dumps, encoder, is_scalar
+except ImportError:  # on the server: wireformat's source ran first, in this namespace
+    pass
 
-    ARRAY_MARK = "\x00rpyc-bridge-array"
-    DICT_MARK = "\x00rpyc-bridge-dict"
-    PIECE = 512 * 1024
-    KEPT_BACK = 8  # results' buffers kept for take() at most: a bound on what is never taken
-    WIRE_DTYPES = {"<f8": "float64", "<f4": "float32", "<i8": "int64", "<i4": "int32", "|u1": "uint8"}
+KEPT_BACK = 8  # results' buffers kept for take() at most: a bound on what is never taken
+
+
+def install():
+    import importlib
+    import itertools
+    import sys
+
     functions = {}
 
     def resolve(module, name):
@@ -27,11 +34,11 @@ def _rpyc_bridge_install():
             fn = functions[key] = getattr(importlib.import_module(module), name)
         return fn
 
-    parts = {}  # token -> a large array argument's bytes, filled by put() ahead of its call
+    parts = {}  # token -> a large argument's bytes, filled by put() ahead of its call
 
     def put(token, size, offset, data):
-        """One piece of a large array argument. Many small frames cost this side far less
-        than one large one: each large frame is copied three times into fresh pages."""
+        """One piece of a large argument. Many small frames cost this side far less than
+        one large one: RPyC's stock stream copies what is left of a frame per 64 kB sent."""
         buf = parts.get(token)
         if buf is None:
             buf = parts[token] = bytearray(size)
@@ -39,16 +46,30 @@ def _rpyc_bridge_install():
 
     def tune(root, compress):
         """This connection's end here: TCP_NODELAY, since put()'s replies are small frames
-        in a row, which Nagle's algorithm would hold for the client's delayed ACK (40 ms);
-        and the client's choice of RPyC's zlib compression for what is sent to it."""
+        in a row, which Nagle's algorithm would hold for the client's delayed ACK; the
+        client's choice of compression; and a stream that sends large frames without
+        copying what is left of them after every 64 kB (quadratic in the frame's size)."""
         import socket
         channel = root._conn._channel
         channel.compress = compress
-        channel.stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stream = channel.stream
+        stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        base = type(stream)
+
+        def write(self, data):
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[self.sock.send(view[:self.MAX_IO_CHUNK]):]
+            except OSError as err:
+                self.close()
+                raise EOFError(err) from None
+
+        stream.__class__ = type(base.__name__, (base,), {"__slots__": (), "write": write})
 
     def unwire(*values):
-        """The client's wire forms -> numpy arrays and dicts, for each of `values`. Arrays
-        sent ahead in pieces are taken out of `parts`; what a failed call left goes too."""
+        """The client's wire forms -> numpy arrays and dicts, for each of `values`. What
+        was sent ahead in pieces is taken out of `parts`; what a failed call left goes too."""
         try:
             return tuple(unwire_value(v) for v in values)
         finally:
@@ -58,50 +79,38 @@ def _rpyc_bridge_install():
         if type(value) is tuple:
             if len(value) == 4 and value[0] == ARRAY_MARK:
                 import numpy
-                data = value[3]
-                if type(data) is int:
-                    data = parts.pop(data, None)
-                    if data is None:
-                        raise ValueError("rpyc-bridge: an array argument's data did not arrive")
-                return numpy.frombuffer(data, dtype=value[1]).reshape(value[2])
+                return numpy.frombuffer(piece(value[3]), dtype=value[1]).reshape(value[2])
             if len(value) == 2 and value[0] == DICT_MARK:
                 return {unwire_value(k): unwire_value(v) for k, v in value[1]}
             return tuple(unwire_value(v) for v in value)
         return value
 
-    def enc(o, bufs, objs):
-        t = type(o)
-        if o is None or t is bool or t is str or t is int:
-            return o
-        if t is float:
-            if math.isfinite(o):
-                return o
-            return {"$float": "nan" if o != o else ("inf" if o > 0 else "-inf")}
-        if t in (tuple, list, set, frozenset):
-            return [enc(v, bufs, objs) for v in o]
-        if t is dict:
-            if all(type(k) is str and not k.startswith("$") for k in o):
-                return {k: enc(v, bufs, objs) for k, v in o.items()}
-            return {"$dict": [[enc(k, bufs, objs), enc(v, bufs, objs)] for k, v in o.items()]}
-        if t in (bytes, bytearray, memoryview):
-            bufs.append(bytes(o))
-            return {"$bytes": len(bufs) - 1}
+    def piece(data):
+        if type(data) is int:
+            data = parts.pop(data, None)
+            if data is None:
+                raise ValueError("rpyc-bridge: an argument's data did not arrive")
+        return data
+
+    def other(o, bufs, enc):
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             if isinstance(o, numpy.ndarray):
-                return enc_array(numpy, o, bufs, objs)
+                return enc_array(numpy, o, bufs, enc)
             if isinstance(o, numpy.generic):
-                return enc(o.item(), bufs, objs)
+                return enc(o.item(), bufs)
         if isinstance(o, float):
-            return enc(float(o), bufs, objs)
+            return enc(float(o), bufs)
         if isinstance(o, int) and not isinstance(o, bool):
             return int(o)
         if isinstance(o, str):
-            return str(o)
-        objs.append(o)
-        return {"$obj": len(objs) - 1}
+            return enc(str(o), bufs)
+        bufs.objects.append(o)
+        return {"$obj": len(bufs.objects) - 1}
 
-    def enc_array(numpy, a, bufs, objs):
+    enc = encoder(other)
+
+    def enc_array(numpy, a, bufs, enc):
         wire = a.dtype.newbyteorder("<").str if a.dtype.kind in "fiu" else a.dtype.str
         if wire not in WIRE_DTYPES:
             if a.dtype.kind == "b" or a.dtype.kind == "u" and a.dtype.itemsize == 1:
@@ -111,28 +120,28 @@ def _rpyc_bridge_install():
             elif a.dtype.kind == "f":
                 wire = "<f8" if a.dtype.itemsize > 4 else "<f4"
             else:
-                return enc(a.tolist(), bufs, objs)
-        data = numpy.ascontiguousarray(a, dtype=wire).tobytes()
-        bufs.append(data)
+                return enc(a.tolist(), bufs)
+        bufs.append(numpy.ascontiguousarray(a, dtype=wire).tobytes())
         return {"$array": [WIRE_DTYPES[wire], list(a.shape), len(bufs) - 1]}
+
+    class Buffers(list):
+        __slots__ = ("objects",)
 
     def encode(o):
         """(json, buffers, objects); just the JSON text when the value is one RPyC would
         have sent by value anyway, which tells the client it may call the function directly."""
-        t = type(o)
-        if t is int or t is str or o is None or t is bool or (t is float and math.isfinite(o)):
-            return json.dumps(o)
-        bufs, objs = [], []
-        text = json.dumps(enc(o, bufs, objs), separators=(",", ":"))
-        return text, tuple(kept_back(b) for b in bufs), tuple(objs)
+        if is_scalar(o):
+            return dumps(o)
+        bufs = Buffers()
+        bufs.objects = []
+        text = dumps(enc(o, bufs))
+        return text, tuple(kept_back(b) for b in bufs), tuple(bufs.objects)
 
     outgoing = {}  # token -> a large result buffer, until the client has taken its pieces
     tokens = itertools.count(1)
 
     def kept_back(buf):
-        """A buffer over PIECE stays here as (token, size), for take(): RPyC's stock
-        stream re-slices what is left of a frame after every 64 kB it writes, so one 8 MB
-        frame costs ~125 copies of megabytes, and pieces cost a few."""
+        """A buffer over PIECE stays here as (token, size), for take() in pieces."""
         if len(buf) <= PIECE:
             return buf
         token = next(tokens)
@@ -151,11 +160,14 @@ def _rpyc_bridge_install():
     def drop(token):
         outgoing.pop(token, None)
 
-    def call(module, name, args, kwarg_pairs, wired):
+    def call(module, name, args, kwarg_pairs, wired, want_fn):
+        """(the function, when asked for and its result came by value, or None; the
+        encoded result): the client calls such a function directly from then on."""
         fn = resolve(module, name)
         if wired:
             args, kwarg_pairs = unwire(args, kwarg_pairs)
-        return encode(fn(*args, **dict(kwarg_pairs)))
+        result = encode(fn(*args, **dict(kwarg_pairs)))
+        return (fn if want_fn and type(result) is str else None), result
 
     def getattr_(module, name):
         return encode(getattr(importlib.import_module(module), name))
@@ -173,9 +185,8 @@ def _rpyc_bridge_install():
         (value,) = unwire(value)
         setattr(obj, name, value)
 
-    return {"call": call, "getattr": getattr_, "encode": encode, "call_object": call_object,
-            "set_item": set_item, "set_attr": set_attr, "import": importlib.import_module,
-            "resolve": resolve, "put": put, "tune": tune, "take": take, "drop": drop}
-
-_rpyc_bridge = _rpyc_bridge_install()
-'''
+    helpers = {"call": call, "getattr": getattr_, "encode": encode, "call_object": call_object,
+               "set_item": set_item, "set_attr": set_attr, "import": importlib.import_module,
+               "put": put, "tune": tune, "take": take, "drop": drop}
+    assert tuple(helpers) == HELPERS
+    return helpers

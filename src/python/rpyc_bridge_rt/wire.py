@@ -12,15 +12,15 @@ background serving thread, a netref's __del__, or a callback's nested call inter
 this path exactly as with RPyC's own.
 """
 
+import select
 import socket
-import time
 import zlib
 
 from rpyc.core import brine
 
 import _rpyc_bridge_native as native
 
-from .errors import BridgeError, ERR_TIMEOUT
+SHARED_WAIT = 0.02  # see connection.SHARED_WAIT
 
 
 class Wire:
@@ -39,12 +39,12 @@ class Wire:
         sock = getattr(rconn._channel.stream, "sock", None)
         return type(sock) is socket.socket and not rconn._bind_threads
 
-    def call(self, fn, args_json, timeout, on_object):
+    def call(self, fn, args_json, waits, on_object):
         """Calls netref `fn` with the JSON array `args_json` as arguments. Returns (json,
         buffers) for a plain result, on_object(result) for any other, NotImplemented when
         the arguments are not plain JSON; raises what the call raised. `timeout`: seconds,
         or None for none; on expiry the connection stays usable (a late reply is dropped by
-        its callback), as with Connection.request."""
+        its callback), as with Connection.remote. `waits`: the request's Waits."""
         rconn = self.rconn
         id_pack = object.__getattribute__(fn, "____id_pack__")
         target = self.targets.get(id_pack)
@@ -61,12 +61,8 @@ class Wire:
         except Exception:
             rconn._request_callbacks.pop(seq, None)
             raise
-        deadline = None if timeout is None else time.monotonic() + timeout
         while not outcome:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise BridgeError(ERR_TIMEOUT, "no reply from %s within %.3f s" % (self.address, timeout))
-            reply = self._serve(seq, outcome, left)
+            reply = self._serve(seq, outcome, waits.left(self.address), waits.cancel_fd)
             if reply is not None:
                 return reply
         is_exc, obj = outcome[0]
@@ -88,7 +84,7 @@ class Wire:
             finally:
                 rconn._sendlock.release()
 
-    def _serve(self, seq, outcome, timeout):
+    def _serve(self, seq, outcome, timeout, cancel_fd):
         """Connection.serve, reading with native code: our plain reply is returned as (json,
         buffers); any other frame is dispatched by RPyC. None when nothing was ours."""
         rconn = self.rconn
@@ -96,12 +92,21 @@ class Wire:
             if not rconn._recvlock.acquire(False):
                 # Another thread is reading; it dispatches our reply to our callback.
                 if not outcome:
-                    rconn._recv_event.wait(1 if timeout is None else timeout)
+                    wait = 1 if timeout is None else timeout
+                    rconn._recv_event.wait(min(wait, SHARED_WAIT) if cancel_fd >= 0 else wait)
                 return None
         try:
             if outcome:  # dispatched by another thread before we got the lock
                 rconn._recvlock.release()
                 return None
+            if cancel_fd >= 0:
+                # Wait here, where the cancel fd can wake us; the frame is then read natively.
+                if not select.select([self.fd, cancel_fd], [], [], timeout)[0]:
+                    rconn._recvlock.release()
+                    return None
+                if select.select([cancel_fd], [], [], 0)[0]:
+                    rconn._recvlock.release()
+                    return None  # the caller's next waits.left() raises
             try:
                 frame = native.wire_recv(self.fd, timeout)
             except Exception as exc:

@@ -1,0 +1,308 @@
+"""Every request of the C ABI (rpyc_request) enters here: `run` looks the operation up in
+OPS, applies the request's deadline and cancel fd (Connection.bounded), and returns the
+result as (tagged JSON, buffers). A new operation is one entry in OPS, one RpycOp in
+src/abi/request.rs and one Go method.
+
+Calls pick the first strategy that takes them (CALL_STRATEGIES): the native wire path for a
+known function with plain arguments, a direct netref call, the server's helper (which also
+encodes results RPyC would send as netrefs), or the root of a custom service.
+"""
+
+import json
+
+import rpyc
+from rpyc.core import consts
+
+from . import codec
+from .connection import UNBOUNDED, Waits, require_classic, resolve_objects
+from .errors import BridgeError, ERR_ARGUMENT, ERR_HANDLE
+from .refs import TABLE as refs
+
+conns = {}  # connection handle -> Connection
+
+
+def conn_of(handle):
+    try:
+        return conns[handle]
+    except (KeyError, TypeError):
+        raise BridgeError(ERR_HANDLE, "unknown connection handle %r (closed, or never opened)" % (handle,)) from None
+
+
+class Request:
+    """One request: its connection, the Ref it acts on, and its raw arguments."""
+
+    __slots__ = ("handle", "conn", "obj", "module", "name", "a", "b", "buffers")
+
+    def value(self, text, what):
+        """A single argument value (a key, an attribute value); (value, wired)."""
+        return codec.decode(text, self.buffers, _RefsOf(self.handle), what, self.conn.classic)
+
+    def args(self):
+        """(args tuple, kwargs dict, wired)."""
+        refs_of, wire = _RefsOf(self.handle), self.conn.classic
+        args, wired_a = codec.decode(self.a or "[]", self.buffers, refs_of, "args_json", wire, expect=list)
+        kwargs, wired_k = codec.decode(self.b, self.buffers, refs_of, "kwargs_json", wire, expect=dict)
+        if type(kwargs) is tuple:
+            kwargs = dict(kwargs[1])  # the keywords themselves, from their wire form; values stay wired
+        return args or (), kwargs or {}, wired_a or wired_k
+
+    def new_ref(self, obj):
+        return '{"$ref":%d}' % refs.add(self.handle, obj), []
+
+    def by_value(self, obj):
+        return codec.encode_local(obj, refs, self.handle)
+
+    def reply(self, reply):
+        """The server helper's (json, buffers, objects), or its JSON alone -> (json, buffers),
+        objects as new Refs."""
+        if type(reply) is str:
+            return reply, []
+        text, bufs, objs = reply
+
+        def resolve(obj, buffers):
+            if isinstance(obj, rpyc.BaseNetref):
+                return {"$ref": refs.add(self.handle, obj)}
+            return codec.encode_tree(obj, buffers, refs, self.handle)
+
+        return resolve_objects(text, self.conn.taken(bufs), objs, resolve)
+
+
+class _RefsOf:
+    """The ref table as seen by one connection: a Ref of another connection is refused."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def get(self, ref):
+        conn_handle, obj = refs.entry(ref)
+        if conn_handle != self.handle:
+            raise BridgeError(ERR_ARGUMENT, "Ref %d belongs to another connection" % ref)
+        return obj
+
+
+def run(op, handle, target, module, name, a, b, buffers, timeout_ms, cancel_fd):
+    entry = OPS.get(op)
+    if entry is None:
+        raise BridgeError(ERR_ARGUMENT, "unknown operation %r" % (op,))
+    fn, on_ref = entry
+    req = Request()
+    if on_ref:
+        req.handle, req.obj = refs.entry(target)
+    else:
+        req.handle, req.obj = handle, None
+    req.conn = conn = conn_of(req.handle)
+    req.module, req.name, req.a, req.b, req.buffers = module, name, a, b, buffers
+    waits = UNBOUNDED if timeout_ms <= 0 and cancel_fd < 0 else Waits(
+        timeout_ms / 1000.0 if timeout_ms > 0 else None, cancel_fd)
+    with conn.exclusive(), conn.bounded(waits):
+        conn.check_open()
+        return fn(req)
+
+
+# ---- calls ---------------------------------------------------------------------------------
+
+def _native(req):
+    """A known function, plain arguments, plain TCP: the request is made in Rust (wire.py)."""
+    conn = req.conn
+    fn = conn.functions.get((req.module, req.name))
+    if fn is None or conn.wire is None or req.b or req.buffers or "{" in (req.a or "[]"):
+        return NotImplemented
+    if conn.conn._config["sync_request_timeout"] is not None:
+        return NotImplemented
+    return conn.wire.call(fn, req.a or "[]", conn.waits, lambda obj: _direct_result(req, obj))
+
+
+def _direct(req):
+    """A known function whose arguments need no helper: one plain RPyC request."""
+    conn = req.conn
+    fn = conn.functions.get((req.module, req.name))
+    if fn is None:
+        return NotImplemented
+    args, kwargs, wired = req.args()
+    if wired:
+        return NotImplemented
+    return _direct_result(req, conn.request(fn, args, kwargs))
+
+
+def _direct_result(req, result):
+    """A direct call's result, encoded here; or, when it holds netrefs, by the server's
+    helper, and the function leaves the direct cache for good."""
+    if not _holds_netref(result):
+        return req.by_value(result)
+    conn, key = req.conn, (req.module, req.name)
+    conn.functions.pop(key, None)
+    conn.indirect.add(key)
+    return req.reply(conn.helper_request("encode", (result,)))
+
+
+def _helper(req):
+    """Through the server's helper: one round trip, which also returns the function when
+    its result came by value, so that later calls go direct."""
+    conn = req.conn
+    if not conn.classic:
+        return NotImplemented
+    args, kwargs, wired = req.args()
+    key = (req.module, req.name)
+    want_fn = not wired and key not in conn.indirect
+    # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
+    fn, reply = conn.helper_request("call", (req.module, req.name, args, tuple(kwargs.items()), wired, want_fn),
+                                    wired)
+    if fn is not None:
+        conn.functions[key] = fn
+    return req.reply(reply)
+
+
+def _service(req):
+    """A custom service: the exposed methods of its root."""
+    if req.module not in ("", "root"):
+        raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: call the exposed methods of its root "
+                          "(module \"root\"), not of module %r" % (req.conn.address, req.module))
+    args, kwargs, _ = req.args()
+    return req.by_value(req.conn.remote(consts.HANDLE_CALLATTR, req.conn.root(), req.name, args,
+                                        tuple(kwargs.items())))
+
+
+CALL_STRATEGIES = (_native, _direct, _helper, _service)
+
+
+def call(req):
+    for strategy in CALL_STRATEGIES:
+        reply = strategy(req)
+        if reply is not NotImplemented:
+            return reply
+    raise AssertionError("_service takes every call")
+
+
+def _holds_netref(value):
+    if isinstance(value, rpyc.BaseNetref):
+        return True
+    return type(value) is tuple and any(_holds_netref(v) for v in value)
+
+
+def getattr_(req):
+    conn = req.conn
+    if conn.classic:
+        return req.reply(conn.helper_request("getattr", (req.module, req.name)))
+    if req.module not in ("", "root"):
+        raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: only attributes of its root "
+                          "(module \"root\") can be read" % conn.address)
+    return req.by_value(conn.remote(consts.HANDLE_GETATTR, conn.root(), req.name))
+
+
+def import_(req):
+    conn = req.conn
+    require_classic(conn, "import")
+    netref = conn.modules.get(req.module)
+    if netref is None:
+        netref = conn.modules[req.module] = conn.helper_request("import", (req.module,))
+    return req.new_ref(netref)
+
+
+def root(req):
+    """A request of its own each time (calls use the connection's cached root)."""
+    return req.new_ref(req.conn.remote(consts.HANDLE_GETROOT))
+
+
+# ---- Refs: a netref's operation is one RPyC request; a local value's is done here ----------
+
+def _on(req, handler, local, *args):
+    obj = req.obj
+    if isinstance(obj, rpyc.BaseNetref):
+        return req.conn.remote(handler, obj, *args)
+    return local(obj, *args)
+
+
+def _method(req, name, *args):
+    """obj.name(*args): for a netref, one HANDLE_CALLATTR request."""
+    return _on(req, consts.HANDLE_CALLATTR, lambda obj, _name, a, _kw: getattr(obj, name)(*a), name, args, ())
+
+
+def ref_getattr(req):
+    return req.new_ref(_on(req, consts.HANDLE_GETATTR, getattr, req.name))
+
+
+def ref_setattr(req):
+    value, wired = req.value(req.a, "value_json")
+    if wired:
+        req.conn.helper_request("set_attr", (req.obj, req.name, value), True)
+    else:
+        _on(req, consts.HANDLE_SETATTR, setattr, req.name, value)
+    return "null", []
+
+
+def ref_call(req):
+    args, kwargs, wired = req.args()
+    conn, obj = req.conn, req.obj
+    if wired:
+        require_classic(conn, "array arguments")
+        result = conn.helper_request("call_object", (obj, args, tuple(kwargs.items()), True), True)
+    else:
+        result = _on(req, consts.HANDLE_CALL, lambda o, a, k: o(*a, **dict(k)), args, tuple(kwargs.items()))
+    return req.new_ref(result)
+
+
+def ref_getitem(req):
+    key, _ = req.value(req.a, "key_json")
+    return req.new_ref(_method(req, "__getitem__", key))
+
+
+def ref_setitem(req):
+    key, key_wired = req.value(req.a, "key_json")
+    value, wired = req.value(req.b, "value_json")
+    if wired or key_wired:
+        req.conn.helper_request("set_item", (req.obj, key, value), True)
+    else:
+        _method(req, "__setitem__", key, value)
+    return "null", []
+
+
+def ref_len(req):
+    return json.dumps(_method(req, "__len__")), []
+
+
+def ref_repr(req):
+    return json.dumps(_on(req, consts.HANDLE_REPR, repr)), []
+
+
+def ref_str(req):
+    return json.dumps(_on(req, consts.HANDLE_STR, str)), []
+
+
+def ref_value(req):
+    conn, obj = req.conn, req.obj
+    if conn.classic and isinstance(obj, rpyc.BaseNetref):
+        return req.reply(conn.helper_request("encode", (obj,)))
+    return req.by_value(obj)
+
+
+def ref_iter(req):
+    return req.new_ref(_method(req, "__iter__"))
+
+
+def iter_next(req):
+    """The next item as a new Ref, or null when the iterator is exhausted."""
+    try:
+        item = _method(req, "__next__")
+    except StopIteration:
+        return "null", []
+    return req.new_ref(item)
+
+
+# name -> (function, whether it acts on a Ref); the names are RpycOp's (src/abi/request.rs).
+OPS = {
+    "call": (call, False),
+    "getattr": (getattr_, False),
+    "import": (import_, False),
+    "root": (root, False),
+    "ref_getattr": (ref_getattr, True),
+    "ref_setattr": (ref_setattr, True),
+    "ref_call": (ref_call, True),
+    "ref_getitem": (ref_getitem, True),
+    "ref_setitem": (ref_setitem, True),
+    "ref_len": (ref_len, True),
+    "ref_repr": (ref_repr, True),
+    "ref_str": (ref_str, True),
+    "ref_value": (ref_value, True),
+    "ref_iter": (ref_iter, True),
+    "iter_next": (iter_next, True),
+}
