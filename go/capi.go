@@ -14,6 +14,7 @@ package rpyc
 import "C"
 
 import (
+	"bytes"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -150,6 +151,10 @@ func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
 	tree, err := decodeTree(text, buffers, func(h uint64) *Ref { return newRef(conn, h) })
 	if err != nil {
 		return Value{}, err
+	}
+	if bytes.Contains(text, []byte(`{"$str":`)) || bytes.Contains(text, []byte(`{"$list":`)) ||
+		bytes.Contains(text, []byte(`{"$pickle":`)) {
+		text = nil // Value.JSON writes the value out when asked
 	}
 	return Value{raw: text, tree: tree}, nil
 }

@@ -2,6 +2,7 @@ package rpyc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -94,6 +95,16 @@ func (d *decoder) tag(key string, v any) (any, error) {
 	case "$str":
 		if b, ok := d.buffer(v); ok {
 			return string(b), nil
+		}
+	case "$pickle":
+		if b, ok := d.buffer(v); ok {
+			return unpickle(b)
+		}
+	case "$list":
+		if parts, ok := v.([]any); ok && len(parts) == 2 {
+			if b, ok := d.buffer(parts[1]); ok && len(b)%8 == 0 {
+				return packedList(parts[0], b, key, v)
+			}
 		}
 	case "$array":
 		if parts, ok := v.([]any); ok && len(parts) == 3 {
@@ -361,4 +372,22 @@ func assignMap(dst reflect.Value, src reflect.Value) error {
 
 func mismatch(src any, dst reflect.Value) error {
 	return &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("cannot store a %T in a Go %s", src, dst.Type())}
+}
+
+// packedList is a $list tag's values: little-endian int64s or float64s.
+func packedList(dtype any, b []byte, key string, v any) (any, error) {
+	out := make([]any, len(b)/8)
+	switch dtype {
+	case "int64":
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+	case "float64":
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+	default:
+		return nil, badTag(key, v)
+	}
+	return out, nil
 }

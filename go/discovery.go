@@ -30,8 +30,12 @@ func (r Registry) Discover(ctx context.Context, service string) ([]string, error
 	if err != nil {
 		return nil, &Error{Code: CodeArgument, Op: "discover", Message: "bad port " + strconv.Quote(portText)}
 	}
+	wait := timeoutMs(ctx)
+	if wait > 0 {
+		wait += 50 // the context ends first, and abandon returns its error
+	}
 	text, err := abandon(ctx, func() (string, error) {
-		return capiDiscover(service, host, port, r.TCP, timeoutMs(ctx))
+		return capiDiscover(service, host, port, r.TCP, wait)
 	}, func(string) {})
 	if ctx.Err() != nil { // the registry's wait ended with the context: no answer in time
 		return nil, ctx.Err()

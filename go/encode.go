@@ -2,6 +2,7 @@ package rpyc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -38,6 +39,7 @@ type payload struct {
 	buffers [][]byte
 	conn    *Conn    // Refs must belong to it
 	temps   []uint64 // Refs made for Callbacks, released once the call is done
+	inline  bool     // text for people (Value.String): long strings and lists inline
 }
 
 func (p *payload) encode(v any) error {
@@ -74,6 +76,33 @@ func (p *payload) value(v reflect.Value, depth int) error {
 			p.json.WriteString(x.String())
 		}
 		return nil
+	case []int64:
+		if len(x) >= packedMin && !p.inline {
+			p.packed("int64", len(x), func(b []byte) {
+				for i, n := range x {
+					binary.LittleEndian.PutUint64(b[8*i:], uint64(n))
+				}
+			})
+			return nil
+		}
+	case []int:
+		if len(x) >= packedMin && !p.inline {
+			p.packed("int64", len(x), func(b []byte) {
+				for i, n := range x {
+					binary.LittleEndian.PutUint64(b[8*i:], uint64(n))
+				}
+			})
+			return nil
+		}
+	case []float64:
+		if len(x) >= packedMin && !p.inline {
+			p.packed("float64", len(x), func(b []byte) {
+				for i, f := range x {
+					binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(f))
+				}
+			})
+			return nil
+		}
 	case []byte:
 		p.buffers = append(p.buffers, x)
 		fmt.Fprintf(&p.json, `{"$bytes":%d}`, len(p.buffers)-1)
@@ -136,20 +165,30 @@ func (p *payload) value(v reflect.Value, depth int) error {
 	return nil
 }
 
+// packedMin: numeric slices at least this long travel packed ({"$list": [dtype, i]}),
+// as wireformat.PACKED_MIN says for the other way.
+const packedMin = 256
+
+func (p *payload) packed(dtype string, n int, fill func([]byte)) {
+	b := make([]byte, 8*n)
+	fill(b)
+	p.buffers = append(p.buffers, b)
+	fmt.Fprintf(&p.json, `{"$list":[%q,%d]}`, dtype, len(p.buffers)-1)
+}
+
 // bigStr: longer strings travel as buffers ({"$str": i}, UTF-8), not as JSON text:
 // escaping and parsing them costs far more than a copy (wireformat.BIG_STR is Python's).
 const bigStr = 4096
 
 func (p *payload) str(s string) {
-	if len(s) > bigStr && utf8.ValidString(s) {
+	if len(s) > bigStr && !p.inline && utf8.ValidString(s) {
 		// Lent to C as it is, for the call: no copy. Invalid UTF-8 goes as JSON text,
 		// which replaces the bad bytes with U+FFFD as encoding/json does.
 		p.buffers = append(p.buffers, unsafe.Slice(unsafe.StringData(s), len(s)))
 		fmt.Fprintf(&p.json, `{"$str":%d}`, len(p.buffers)-1)
 		return
 	}
-	b, _ := json.Marshal(s) // a string always marshals
-	p.json.Write(b)
+	p.jsonString(s)
 }
 
 func (p *payload) float(f float64, bits int) {
@@ -222,22 +261,37 @@ func (p *payload) array(a Array) error {
 // mapValue writes a dict: a JSON object when every key is a string not starting with "$",
 // else {"$dict": [[k, v], ...]}. Keys are sorted, so the JSON is deterministic.
 func (p *payload) mapValue(v reflect.Value, depth int) error {
-	keys := v.MapKeys()
-	plain := v.Type().Key().Kind() == reflect.String
-	for _, k := range keys {
-		plain = plain && !strings.HasPrefix(k.String(), "$")
+	type entry struct {
+		key   reflect.Value
+		value reflect.Value
+		text  string // the key as it sorts
 	}
-	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	entries := make([]entry, 0, v.Len())
+	plain := v.Type().Key().Kind() == reflect.String
+	for it := v.MapRange(); it.Next(); {
+		k := it.Key()
+		e := entry{key: k, value: it.Value()}
+		if plain {
+			e.text = k.String()
+			plain = !strings.HasPrefix(e.text, "$")
+		}
+		entries = append(entries, e)
+	}
+	if !plain {
+		for i := range entries {
+			entries[i].text = fmt.Sprint(entries[i].key)
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].text < entries[j].text })
 	if plain {
 		p.json.WriteByte('{')
-		for i, k := range keys {
+		for i, e := range entries {
 			if i > 0 {
 				p.json.WriteByte(',')
 			}
-			b, _ := json.Marshal(k.String())
-			p.json.Write(b)
+			p.jsonString(e.text)
 			p.json.WriteByte(':')
-			if err := p.value(v.MapIndex(k), depth+1); err != nil {
+			if err := p.value(e.value, depth+1); err != nil {
 				return err
 			}
 		}
@@ -245,22 +299,36 @@ func (p *payload) mapValue(v reflect.Value, depth int) error {
 		return nil
 	}
 	p.json.WriteString(`{"$dict":[`)
-	for i, k := range keys {
+	for i, e := range entries {
 		if i > 0 {
 			p.json.WriteByte(',')
 		}
 		p.json.WriteByte('[')
-		if err := p.value(k, depth+1); err != nil {
+		if err := p.value(e.key, depth+1); err != nil {
 			return err
 		}
 		p.json.WriteByte(',')
-		if err := p.value(v.MapIndex(k), depth+1); err != nil {
+		if err := p.value(e.value, depth+1); err != nil {
 			return err
 		}
 		p.json.WriteByte(']')
 	}
 	p.json.WriteString("]}")
 	return nil
+}
+
+// jsonString writes s as a JSON string: as it is when it needs no escapes.
+func (p *payload) jsonString(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			b, _ := json.Marshal(s) // a string always marshals
+			p.json.Write(b)
+			return
+		}
+	}
+	p.json.WriteByte('"')
+	p.json.WriteString(s)
+	p.json.WriteByte('"')
 }
 
 func encodeError(format string, args ...any) error {

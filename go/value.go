@@ -1,6 +1,7 @@
 package rpyc
 
 import (
+	"fmt"
 	"reflect"
 )
 
@@ -14,10 +15,25 @@ type Value struct {
 
 // JSON returns the result as the bridge's tagged JSON text. For plain values (numbers,
 // strings, lists of them) it is ordinary JSON, and a float keeps Python's repr ("4.0").
-func (v Value) JSON() []byte { return v.raw }
+func (v Value) JSON() []byte {
+	if v.raw == nil && v.tree != nil {
+		return render(v.tree)
+	}
+	return v.raw
+}
 
 // String returns the tagged JSON text.
-func (v Value) String() string { return string(v.raw) }
+func (v Value) String() string { return string(v.JSON()) }
+
+// render is tagged JSON for a value whose wire form used buffers for its text (long
+// strings, packed lists, pickles): the same value, written out.
+func render(tree any) []byte {
+	p := payload{inline: true}
+	if err := p.encode(tree); err != nil {
+		return []byte(fmt.Sprintf("%q", err.Error()))
+	}
+	return p.json.Bytes()
+}
 
 // Interface returns the value as plain Go values.
 func (v Value) Interface() (any, error) { return v.tree, nil }

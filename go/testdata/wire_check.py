@@ -30,7 +30,7 @@ for seq in (0, 159, 160, 2**31 + 7):
     for text in ARGS:
         want = (brine.I1.pack(consts.MSG_REQUEST) + brine.dump((seq, (consts.HANDLE_CALL, (
             consts.LABEL_TUPLE, ((consts.LABEL_LOCAL_REF, ID_PACK),
-                                 (consts.LABEL_VALUE, codec._plain_tuples(json.loads(text))),
+                                 (consts.LABEL_VALUE, codec.tuples(json.loads(text))),
                                  (consts.LABEL_VALUE, ())))))))
         got = native.wire_request(seq, TARGET, text)
         assert got == want, (seq, text[:80], got[:60], want[:60])

@@ -12,6 +12,11 @@ Usage: python python_client.py HOST PORT latency N
        python python_client.py HOST PORT callbacks N
          microseconds per callback when the server calls a client function N times
          (bridge_fixtures.ping_many) and the client passes a Python function
+       python python_client.py HOST PORT values KIND COUNT REPEAT
+         milliseconds per by-value result and per argument of bench_fixtures.make(KIND,
+         COUNT): a str or bytes result as RPyC returns it, containers with
+         rpyc.classic.obtain; arguments as a str, bytes or tuple by value, dicts and nested
+         values with rpyc.classic.deliver (RPyC passes dicts by reference)
 Prints JSON.
 """
 
@@ -33,7 +38,8 @@ def per_call(fn, n, warmup=200):
 
 
 def main():
-    host, port, mode, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    n = int(sys.argv[4]) if sys.argv[4].isdigit() else 0
     conn = rpyc.classic.connect(host, port)
     if mode == "latency":
         sqrt = conn.modules.math.sqrt
@@ -53,6 +59,22 @@ def main():
         conn.execute("import numpy\ndef _arange_bytes(n): return numpy.arange(float(n)).tobytes()")
         arange_bytes = conn.namespace["_arange_bytes"]
         print(json.dumps({"ms": per_call(lambda: arange_bytes(count), n, warmup=2) * 1e3}))
+    elif mode == "values":
+        kind, count, repeat = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+        bench = conn.modules.bench_fixtures
+        make, size = bench.make, bench.size
+        by_value = kind in ("str", "bytes")
+        fetch = (lambda: make(kind, count)) if by_value else (lambda: rpyc.classic.obtain(make(kind, count)))
+        value = fetch()
+        result_ms = per_call(fetch, repeat, warmup=1) * 1e3
+        if kind in ("ints", "floats"):
+            value = tuple(value)
+        if kind in ("dict", "nested"):
+            send = lambda: size(rpyc.classic.deliver(conn, value))  # noqa: E731
+        else:
+            send = lambda: size(value)  # noqa: E731
+        assert send() == len(value)
+        print(json.dumps({"result_ms": result_ms, "arg_ms": per_call(send, repeat, warmup=1) * 1e3}))
     elif mode == "callbacks":
         ping_many = conn.modules.bridge_fixtures.ping_many
         ping_many(lambda i: i, 100)

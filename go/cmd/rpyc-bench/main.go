@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "first-result" {
 		os.Exit(firstResult(os.Args[2]))
 	}
+	if len(os.Args) > 4 && os.Args[1] == "peak-rss" {
+		n, err := strconv.Atoi(os.Args[4])
+		must(err, "peak-rss size")
+		os.Exit(peakRSS(os.Args[2], os.Args[3], n))
+	}
 	addr := flag.String("addr", "", "RPyC classic server host:port")
 	serverPython := flag.String("server-python", ".venv/bin/python", "Python with rpyc, for the client baseline")
 	stockPython := flag.String("stock-python", "", "the same CPython 3.13 as a plain interpreter")
@@ -33,10 +39,17 @@ func main() {
 	calls := flag.Int("calls", 5000, "calls per latency measurement")
 	runs := flag.Int("runs", 15, "process starts per start-up measurement")
 	serverPID := flag.Int("server-pid", 0, "the server's process id, to read its CPU time")
+	only := flag.String("only", "", "run only this group of rows: values")
 	flag.Parse()
 
 	t := &table{}
 	host, port, _ := strings.Cut(*addr, ":")
+	if *only == "values" {
+		valueRows(t, *addr, *serverPython)
+		peakRSSRows(t, *addr)
+		t.print()
+		return
+	}
 	rssRows(t, *addr, startRSS)
 
 	ours := latency(*addr, *calls)

@@ -71,7 +71,7 @@ class GoFunction:
             status, result, message = native.invoke(self.callback_id, self.conn_handle, args_json, kwargs_json,
                                                     tuple(buffers))
         if status == 0:
-            return codec.decode(result, (), _Refs(self.conn_handle), "callback result", False)[0]
+            return codec.decode(result, (), _Refs(self.conn_handle), "callback result")
         raise (GoPanic if status == 2 else GoError)(message)
 
     def __repr__(self):

@@ -14,137 +14,43 @@ import json
 from rpyc.core.netref import BaseNetref
 
 from .errors import BridgeError, ERR_ARGUMENT
-from .wireformat import ARRAY_MARK, DICT_MARK, DTYPES as ARRAY_DTYPES, dumps, encoder, is_scalar  # noqa: F401
+from .wireformat import decoder, dumps, encoder, is_scalar, tuples  # noqa: F401
 
 
-class ArrayArg:
-    """An array argument on its way to the server, where it becomes a numpy.ndarray."""
-
-    __slots__ = ("dtype", "shape", "data")
-
-    def __init__(self, dtype, shape, data):
-        self.dtype, self.shape, self.data = dtype, shape, data
-
-
-def decode(text, buffers, refs, what, wire, expect=None):
-    """Go's tagged JSON -> Python values. With `wire` (classic servers), dicts and arrays
-    take their wire form. `expect` (list or dict) is the required top-level JSON type.
-    Returns (value, wired): whether anything took its wire form."""
+def decode(text, buffers, refs, what, expect=None):
+    """Go's tagged JSON -> Python values, here (for a direct call, a custom service, a
+    callback's result): JSON arrays as tuples, objects as dicts. `expect` (list or dict) is
+    the required top-level JSON type. Arrays need numpy, so only the server makes them
+    (classic servers get the JSON itself: see ops.helper_args)."""
     if not text:
-        return None, False
-    try:
-        return _decode(text, buffers, refs, what, wire, expect)
-    except RecursionError:
-        raise BridgeError(ERR_ARGUMENT, "%s is nested too deeply" % what) from None
-
-
-def _decode(text, buffers, refs, what, wire, expect):
+        return None
     if "{" not in text:
         # No objects, so no tags and no dicts: the common case of plain arguments.
         try:
             value = json.loads(text)
         except ValueError as err:
             raise BridgeError(ERR_ARGUMENT, "%s is not valid JSON: %s" % (what, err)) from None
-        if expect is not None and type(value) is not expect:
-            raise BridgeError(ERR_ARGUMENT, "%s must be a JSON %s, not %s"
-                              % (what, "array" if expect is list else "object", type(value).__name__))
-        return _plain_tuples(value), False
-
-    state = {"arrays": False, "wired": False}
-
-    def hook(obj):
-        if len(obj) == 1:
-            ((key, val),) = obj.items()
-            if key.startswith("$"):
-                return _tag(key, val, buffers, refs, state)
-        return obj
-
+        _check(value, expect, what)
+        return tuples(value)
+    loads = decoder(buffers, refs.get, _no_array)
     try:
-        value = json.loads(text, object_hook=hook) if text else None
-    except ValueError as err:
-        raise BridgeError(ERR_ARGUMENT, "%s is not valid JSON: %s" % (what, err)) from None
-    if expect is not None and value is not None and type(value) is not expect:
+        value = loads(text)
+    except RecursionError:
+        raise BridgeError(ERR_ARGUMENT, "%s is nested too deeply" % what) from None
+    except (ValueError, TypeError) as err:
+        raise BridgeError(ERR_ARGUMENT, "%s: %s" % (what, err)) from None
+    _check(value, expect, what)
+    return value
+
+
+def _check(value, expect, what):
+    if expect is not None and value is not None and type(value) not in ((list, tuple) if expect is list else (dict,)):
         raise BridgeError(ERR_ARGUMENT, "%s must be a JSON %s, not %s"
                           % (what, "array" if expect is list else "object", type(value).__name__))
-    if state["arrays"] and not wire:
-        raise BridgeError(ERR_ARGUMENT, "array arguments need a classic server (numpy is made there)")
-    return _Converter(wire, state).value(value), state["wired"]
 
 
-def _tag(key, val, buffers, refs, state):
-    if key == "$float":
-        if val not in ("nan", "inf", "-inf"):
-            raise BridgeError(ERR_ARGUMENT, "bad $float value %r" % (val,))
-        return float(val)
-    if key == "$bytes":
-        return bytes(_buffer(buffers, val))
-    if key == "$str":
-        try:
-            return str(_buffer(buffers, val), "utf-8", "surrogatepass")
-        except UnicodeDecodeError as err:
-            raise BridgeError(ERR_ARGUMENT, "a $str buffer is not UTF-8: %s" % err) from None
-
-    if key == "$array":
-        dtype, shape, index = val
-        if dtype not in ARRAY_DTYPES:
-            raise BridgeError(ERR_ARGUMENT, "array dtype %r is not one of %s" % (dtype, ", ".join(ARRAY_DTYPES)))
-        data = bytes(_buffer(buffers, index))
-        count = 1
-        for n in shape:
-            count *= n
-        if count * int(ARRAY_DTYPES[dtype][2:]) != len(data):
-            raise BridgeError(ERR_ARGUMENT, "array of shape %s and dtype %s needs %d bytes, got %d"
-                              % (list(shape), dtype, count * int(ARRAY_DTYPES[dtype][2:]), len(data)))
-        state["arrays"] = True
-        return ArrayArg(ARRAY_DTYPES[dtype], tuple(shape), data)
-    if key == "$ref":
-        return refs.get(val)
-    if key == "$dict":
-        return _Pairs(val)
-    raise BridgeError(ERR_ARGUMENT, "unknown tag %r" % key)
-
-
-class _Pairs(list):
-    """A $dict's pairs, made into a dict (or its wire form) by _Converter."""
-
-
-def _buffer(buffers, index):
-    if not isinstance(index, int) or not 0 <= index < len(buffers):
-        raise BridgeError(ERR_ARGUMENT, "buffer index %r out of range (%d buffers)" % (index, len(buffers)))
-    return buffers[index]
-
-
-def _plain_tuples(v):
-    if type(v) is list:
-        return tuple(_plain_tuples(x) for x in v)
-    return v
-
-
-class _Converter:
-    """JSON arrays become tuples; dicts and arrays their wire form when `wire`."""
-
-    def __init__(self, wire, state):
-        self.wire, self.state = wire, state
-
-    def value(self, v):
-        t = type(v)
-        if t is list:
-            return tuple(self.value(x) for x in v)
-        if t is dict:
-            return self.dict((k, self.value(x)) for k, x in v.items())
-        if t is _Pairs:
-            return self.dict((self.value(k), self.value(x)) for k, x in v)
-        if t is ArrayArg:
-            self.state["wired"] = True
-            # A tuple of plain values: RPyC sends it by value, bytes and all, in one message.
-            return (ARRAY_MARK, v.dtype, v.shape, v.data)
-        return v
-
-    def dict(self, pairs):
-        if not self.wire:
-            return dict(pairs)
-        self.state["wired"] = True
-        return (DICT_MARK, tuple(pairs))
+def _no_array(dtype, shape, data):
+    raise BridgeError(ERR_ARGUMENT, "array arguments need a classic server (numpy is made there)")
 
 
 def encode_local(value, refs, conn_handle):

@@ -27,7 +27,7 @@ import _rpyc_bridge_native as native
 
 from . import callbacks, tls
 from .wire import Wire
-from .wireformat import ARRAY_MARK, HELPERS, PIECE
+from .wireformat import HELPERS, PIECE
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -164,7 +164,7 @@ class Connection:
         # the server's helper, which encodes such results in the same round trip.
         self.indirect = set()
         self.modules = {}  # module name -> its netref, for Import
-        self.tokens = itertools.count(1)  # names of arrays sent ahead (staged)
+        self.tokens = itertools.count(1)  # names of buffers sent ahead (staged)
         if service_kind == "classic":
             try:
                 # In a namespace of its own, so that the user's namespace only gains _rpyc_bridge.
@@ -250,25 +250,26 @@ class Connection:
             return fn(*args, **(kwargs or {}))
         return self.remote(consts.HANDLE_CALL, fn, args, tuple((kwargs or {}).items()))
 
-    def helper_request(self, name, args, wired=False):
-        """Calls the server-side helper `name`; `wired` args may hold arrays, which are
-        staged first."""
-        return self.request(self.helpers[name], self.staged(args) if wired else args)
+    def helper_request(self, name, *args):
+        """Calls the server-side helper `name`."""
+        return self.request(self.helpers[name], args)
 
-    def staged(self, value):
-        """`value` (wired arguments) with each array larger than PIECE sent ahead to the
-        server's put() in pieces, as async requests, and replaced there by its token. The
-        server reads frames in order, so every piece is in before the call that uses it."""
-        if type(value) is not tuple:
-            return value
-        if len(value) == 4 and value[0] == ARRAY_MARK and type(value[3]) is bytes and len(value[3]) > PIECE:
-            data = value[3]
-            token = next(self.tokens)
-            put = rpyc.async_(self.helpers["put"])
-            for offset in range(0, len(data), PIECE):
-                put(token, len(data), offset, data[offset:offset + PIECE])
-            return value[:3] + (token,)
-        return tuple(self.staged(v) for v in value)
+    def staged(self, buffers):
+        """`buffers` with each one larger than PIECE sent ahead to the server's put() in
+        pieces, as async requests, and replaced there by its token. The server reads frames
+        in order, so every piece is in before the call that uses it."""
+        if all(len(b) <= PIECE for b in buffers):
+            return tuple(buffers)
+        put = rpyc.async_(self.helpers["put"])
+        out = []
+        for data in buffers:
+            if len(data) > PIECE:
+                token = next(self.tokens)
+                for offset in range(0, len(data), PIECE):
+                    put(token, len(data), offset, data[offset:offset + PIECE])
+                data = token
+            out.append(data)
+        return tuple(out)
 
     def taken(self, bufs):
         """A result's buffers, with those the server kept back, (token, size) for each

@@ -20,6 +20,9 @@ from .refs import TABLE as refs
 
 conns = {}  # connection handle -> Connection
 
+# Argument JSON longer than this goes to the server's helper as text (Request.server_decodes).
+LARGE_JSON = 64 * 1024
+
 
 def conn_of(handle):
     try:
@@ -34,17 +37,41 @@ class Request:
     __slots__ = ("handle", "conn", "obj", "module", "name", "a", "b", "buffers")
 
     def value(self, text, what):
-        """A single argument value (a key, an attribute value); (value, wired)."""
-        return codec.decode(text, self.buffers, _RefsOf(self.handle), what, self.conn.classic)
+        """A single argument value (a key, an attribute value), decoded here."""
+        return codec.decode(text, self.buffers, _RefsOf(self.handle), what)
 
     def args(self):
-        """(args tuple, kwargs dict, wired)."""
-        refs_of, wire = _RefsOf(self.handle), self.conn.classic
-        args, wired_a = codec.decode(self.a or "[]", self.buffers, refs_of, "args_json", wire, expect=list)
-        kwargs, wired_k = codec.decode(self.b, self.buffers, refs_of, "kwargs_json", wire, expect=dict)
-        if type(kwargs) is tuple:
-            kwargs = dict(kwargs[1])  # the keywords themselves, from their wire form; values stay wired
-        return args or (), kwargs or {}, wired_a or wired_k
+        """(args tuple, kwargs dict), decoded here."""
+        refs_of = _RefsOf(self.handle)
+        args = codec.decode(self.a or "[]", self.buffers, refs_of, "args_json", expect=list)
+        kwargs = codec.decode(self.b, self.buffers, refs_of, "kwargs_json", expect=dict)
+        return args or (), kwargs or {}
+
+    def server_decodes(self):
+        """Whether the arguments go to a classic server's helper as JSON, which it decodes
+        there (json.loads is far faster than RPyC's boxing of many small objects): when
+        they have tags or objects, or are large."""
+        return self.conn.classic and (bool(self.buffers) or "{" in (self.a or "") or "{" in (self.b or "")
+                                      or len(self.a or "") + len(self.b or "") > LARGE_JSON)
+
+    def for_server(self, *texts):
+        """(texts, buffers, objects) for the server's helper: buffers over a piece are sent
+        ahead, and each {"$ref": id} becomes an index into `objects`, the Refs' objects."""
+        objs = []
+        if any(t is not None and '"$ref"' in t for t in texts):
+            refs_of = _RefsOf(self.handle)
+
+            def hook(obj):
+                if len(obj) == 1 and "$ref" in obj:
+                    objs.append(refs_of.get(obj["$ref"]))
+                    return {"$ref": len(objs) - 1}
+                return obj
+
+            try:
+                texts = [None if t is None else json.dumps(json.loads(t, object_hook=hook)) for t in texts]
+            except ValueError as err:
+                raise BridgeError(ERR_ARGUMENT, "arguments are not valid JSON: %s" % err) from None
+        return texts, self.conn.staged(self.buffers), tuple(objs)
 
     def new_ref(self, obj):
         return '{"$ref":%d}' % refs.add(self.handle, obj), []
@@ -105,7 +132,7 @@ def _native(req):
     """A known function, plain arguments, plain TCP: the request is made in Rust (wire.py)."""
     conn = req.conn
     fn = conn.functions.get((req.module, req.name))
-    if fn is None or conn.wire is None or req.b or req.buffers or "{" in (req.a or "[]"):
+    if fn is None or conn.wire is None or req.b or req.buffers or "{" in (req.a or "[]") or req.server_decodes():
         return NotImplemented
     if conn.conn._config["sync_request_timeout"] is not None:
         return NotImplemented
@@ -116,11 +143,9 @@ def _direct(req):
     """A known function whose arguments need no helper: one plain RPyC request."""
     conn = req.conn
     fn = conn.functions.get((req.module, req.name))
-    if fn is None:
+    if fn is None or req.server_decodes():
         return NotImplemented
-    args, kwargs, wired = req.args()
-    if wired:
-        return NotImplemented
+    args, kwargs = req.args()
     return _direct_result(req, conn.request(fn, args, kwargs))
 
 
@@ -132,7 +157,7 @@ def _direct_result(req, result):
     conn, key = req.conn, (req.module, req.name)
     conn.functions.pop(key, None)
     conn.indirect.add(key)
-    return req.reply(conn.helper_request("encode", (result,)))
+    return req.reply(conn.helper_request("encode", result))
 
 
 def _helper(req):
@@ -141,12 +166,10 @@ def _helper(req):
     conn = req.conn
     if not conn.classic:
         return NotImplemented
-    args, kwargs, wired = req.args()
     key = (req.module, req.name)
-    want_fn = not wired and key not in conn.indirect
-    # Keyword arguments travel as pairs: a tuple goes by value, a dict by reference.
-    fn, reply = conn.helper_request("call", (req.module, req.name, args, tuple(kwargs.items()), wired, want_fn),
-                                    wired)
+    want_fn = key not in conn.indirect
+    (a, b), buffers, objs = req.for_server(req.a or "[]", req.b)
+    fn, reply = conn.helper_request("call", req.module, req.name, a, b, buffers, objs, want_fn)
     if fn is not None:
         conn.functions[key] = fn
     return req.reply(reply)
@@ -157,7 +180,7 @@ def _service(req):
     if req.module not in ("", "root"):
         raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: call the exposed methods of its root "
                           "(module \"root\"), not of module %r" % (req.conn.address, req.module))
-    args, kwargs, _ = req.args()
+    args, kwargs = req.args()
     return req.by_value(req.conn.remote(consts.HANDLE_CALLATTR, req.conn.root(), req.name, args,
                                         tuple(kwargs.items())))
 
@@ -182,7 +205,7 @@ def _holds_netref(value):
 def getattr_(req):
     conn = req.conn
     if conn.classic:
-        return req.reply(conn.helper_request("getattr", (req.module, req.name)))
+        return req.reply(conn.helper_request("getattr", req.module, req.name))
     if req.module not in ("", "root"):
         raise BridgeError(ERR_ARGUMENT, "%s serves a custom service: only attributes of its root "
                           "(module \"root\") can be read" % conn.address)
@@ -194,7 +217,7 @@ def import_(req):
     require_classic(conn, "import")
     netref = conn.modules.get(req.module)
     if netref is None:
-        netref = conn.modules[req.module] = conn.helper_request("import", (req.module,))
+        netref = conn.modules[req.module] = conn.helper_request("import", req.module)
     return req.new_ref(netref)
 
 
@@ -222,37 +245,35 @@ def ref_getattr(req):
 
 
 def ref_setattr(req):
-    value, wired = req.value(req.a, "value_json")
-    if wired:
-        req.conn.helper_request("set_attr", (req.obj, req.name, value), True)
+    if req.server_decodes() and isinstance(req.obj, rpyc.BaseNetref):
+        (a,), buffers, objs = req.for_server(req.a)
+        req.conn.helper_request("set_attr", req.obj, req.name, a, buffers, objs)
     else:
-        _on(req, consts.HANDLE_SETATTR, setattr, req.name, value)
+        _on(req, consts.HANDLE_SETATTR, setattr, req.name, req.value(req.a, "value_json"))
     return "null", []
 
 
 def ref_call(req):
-    args, kwargs, wired = req.args()
     conn, obj = req.conn, req.obj
-    if wired:
-        require_classic(conn, "array arguments")
-        result = conn.helper_request("call_object", (obj, args, tuple(kwargs.items()), True), True)
+    if req.server_decodes() and isinstance(obj, rpyc.BaseNetref):
+        (a, b), buffers, objs = req.for_server(req.a or "[]", req.b)
+        result = conn.helper_request("call_object", obj, a, b, buffers, objs)
     else:
+        args, kwargs = req.args()
         result = _on(req, consts.HANDLE_CALL, lambda o, a, k: o(*a, **dict(k)), args, tuple(kwargs.items()))
     return req.new_ref(result)
 
 
 def ref_getitem(req):
-    key, _ = req.value(req.a, "key_json")
-    return req.new_ref(_method(req, "__getitem__", key))
+    return req.new_ref(_method(req, "__getitem__", req.value(req.a, "key_json")))
 
 
 def ref_setitem(req):
-    key, key_wired = req.value(req.a, "key_json")
-    value, wired = req.value(req.b, "value_json")
-    if wired or key_wired:
-        req.conn.helper_request("set_item", (req.obj, key, value), True)
+    if req.server_decodes() and isinstance(req.obj, rpyc.BaseNetref):
+        (a, b), buffers, objs = req.for_server(req.a, req.b)
+        req.conn.helper_request("set_item", req.obj, a, b, buffers, objs)
     else:
-        _method(req, "__setitem__", key, value)
+        _method(req, "__setitem__", req.value(req.a, "key_json"), req.value(req.b, "value_json"))
     return "null", []
 
 
@@ -271,7 +292,7 @@ def ref_str(req):
 def ref_value(req):
     conn, obj = req.conn, req.obj
     if conn.classic and isinstance(obj, rpyc.BaseNetref):
-        return req.reply(conn.helper_request("encode", (obj,)))
+        return req.reply(conn.helper_request("encode", obj))
     return req.by_value(obj)
 
 

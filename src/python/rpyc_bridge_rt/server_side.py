@@ -13,7 +13,7 @@ Connection.taken). Objects with no value mapping come back as netrefs, kept as R
 """
 
 try:
-    from .wireformat import ARRAY_MARK, DICT_MARK, HELPERS, PIECE, WIRE_DTYPES, dumps, encoder, is_scalar
+    from .wireformat import HELPERS, PIECE, WIRE_DTYPES, decoder, dumps, encoder, is_scalar
 except ImportError:  # on the server: wireformat's source ran first, in this namespace
     pass
 
@@ -67,23 +67,19 @@ def install():
 
         stream.__class__ = type(base.__name__, (base,), {"__slots__": (), "write": write})
 
-    def unwire(*values):
-        """The client's wire forms -> numpy arrays and dicts, for each of `values`. What
-        was sent ahead in pieces is taken out of `parts`; what a failed call left goes too."""
+    def make_array(dtype, shape, data):
+        import numpy
+        return numpy.frombuffer(data, dtype=dtype).reshape(shape)
+
+    def decode(texts, buffers, objs):
+        """The client's tagged JSON texts -> values. Buffers sent ahead in pieces (put) are
+        taken out of `parts`; what a failed call left goes too."""
         try:
-            return tuple(unwire_value(v) for v in values)
+            bufs = [piece(b) for b in buffers]
+            loads = decoder(bufs, objs.__getitem__, make_array)
+            return [None if t is None else loads(t) for t in texts]
         finally:
             parts.clear()
-
-    def unwire_value(value):
-        if type(value) is tuple:
-            if len(value) == 4 and value[0] == ARRAY_MARK:
-                import numpy
-                return numpy.frombuffer(piece(value[3]), dtype=value[1]).reshape(value[2])
-            if len(value) == 2 and value[0] == DICT_MARK:
-                return {unwire_value(k): unwire_value(v) for k, v in value[1]}
-            return tuple(unwire_value(v) for v in value)
-        return value
 
     def piece(data):
         if type(data) is int:
@@ -160,29 +156,27 @@ def install():
     def drop(token):
         outgoing.pop(token, None)
 
-    def call(module, name, args, kwarg_pairs, wired, want_fn):
+    def call(module, name, args_json, kwargs_json, buffers, objs, want_fn):
         """(the function, when asked for and its result came by value, or None; the
         encoded result): the client calls such a function directly from then on."""
         fn = resolve(module, name)
-        if wired:
-            args, kwarg_pairs = unwire(args, kwarg_pairs)
-        result = encode(fn(*args, **dict(kwarg_pairs)))
+        args, kwargs = decode((args_json, kwargs_json), buffers, objs)
+        result = encode(fn(*(args or ()), **(kwargs or {})))
         return (fn if want_fn and type(result) is str else None), result
 
     def getattr_(module, name):
         return encode(getattr(importlib.import_module(module), name))
 
-    def call_object(fn, args, kwarg_pairs, wired):
-        if wired:
-            args, kwarg_pairs = unwire(args, kwarg_pairs)
-        return fn(*args, **dict(kwarg_pairs))
+    def call_object(fn, args_json, kwargs_json, buffers, objs):
+        args, kwargs = decode((args_json, kwargs_json), buffers, objs)
+        return fn(*(args or ()), **(kwargs or {}))
 
-    def set_item(obj, key, value):
-        key, value = unwire(key, value)
+    def set_item(obj, key_json, value_json, buffers, objs):
+        key, value = decode((key_json, value_json), buffers, objs)
         obj[key] = value
 
-    def set_attr(obj, name, value):
-        (value,) = unwire(value)
+    def set_attr(obj, name, value_json, buffers, objs):
+        (value,) = decode((value_json,), buffers, objs)
         setattr(obj, name, value)
 
     helpers = {"call": call, "getattr": getattr_, "encode": encode, "call_object": call_object,

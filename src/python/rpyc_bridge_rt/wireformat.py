@@ -8,14 +8,21 @@ Values cross as tagged JSON plus out-of-band byte buffers. Tags are objects with
     {"$bytes": i}                     bytes, buffers[i]
     {"$str": i}                       a str over BIG_STR characters, buffers[i] in UTF-8
     {"$array": [dtype, [shape], i]}   a numpy array, buffers[i] (little-endian, C order)
+    {"$list": [dtype, i]}             a list of ints ("int64") or floats ("float64"),
+                                      packed in buffers[i] (little-endian)
+    {"$pickle": i}                    Python -> Go only: a large container of plain data,
+                                      pickled in buffers[i] (see plain_pickle)
     {"$ref": id}                      the object a Ref holds
     {"$callback": id}                 a Go function (Go -> Python only)
     {"$dict": [[k, v], ...]}          a dict with non-string or "$" keys
     {"$obj": i}                       server -> client only: objects[i], kept as a Ref
 """
 
+import array
+import io
 import json
 import math
+import pickle
 
 # Wire forms of dicts and arrays: plain tuples, which RPyC sends by value.
 ARRAY_MARK = "\x00rpyc-bridge-array"
@@ -32,6 +39,16 @@ BIG_STR = 4096
 # Large buffers move in pieces of this size (Connection.staged, Connection.taken).
 PIECE = 512 * 1024
 
+# Containers at least this long travel as one pickle ($pickle) when they hold plain data.
+PICKLE_MIN = 64
+
+# Lists of ints or floats at least this long travel packed ($list).
+PACKED_MIN = 256
+PACKED = {"int64": "q", "float64": "d"}
+
+_SCALARS = frozenset((int, float, bool, type(None)))
+_NESTED = frozenset((list, dict))
+
 # What the server helper offers, fetched once per connection.
 HELPERS = ("call", "getattr", "encode", "call_object", "set_item", "set_attr", "import",
            "put", "tune", "take", "drop")
@@ -45,6 +62,44 @@ def is_scalar(o):
 
 def dumps(tree):
     return json.dumps(tree, separators=(",", ":"))
+
+
+class _PlainPickler(pickle.Pickler):
+    """Pickles plain data only: the C pickler asks reducer_override about every object
+    that is not None, a bool, or exactly an int, float, str, bytes, bytearray, list,
+    tuple, dict, set or frozenset, and this one refuses them all."""
+
+    def reducer_override(self, obj):
+        raise _NotPlain
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def plain_pickle(o):
+    """`o` as a pickle (protocol 5) when it holds plain data only, else None. Go decodes
+    it (go/pickle.go): for large containers far faster than any per-object encoding."""
+    out = io.BytesIO()
+    try:
+        _PlainPickler(out, protocol=5).dump(o)
+    except (_NotPlain, RecursionError, pickle.PicklingError):
+        return None
+    return out.getvalue()
+
+
+def encode_container(o, bufs):
+    """A large container of plain data, as {"$pickle": i}; None for any other."""
+    t = type(o)
+    if t is not list and t is not dict and t is not tuple and t is not set and t is not frozenset:
+        return None
+    if len(o) < PICKLE_MIN:
+        return None
+    data = plain_pickle(o)
+    if data is None:
+        return None
+    bufs.append(data)
+    return {"$pickle": len(bufs) - 1}
 
 
 def encoder(other):
@@ -66,14 +121,29 @@ def encoder(other):
                 return o
             return {"$float": "nan" if o != o else ("inf" if o > 0 else "-inf")}
         if t is tuple or t is list:
-            # The common cases without a call per element.
-            if all(type(v) is int for v in o) or all(type(v) is float and math.isfinite(v) for v in o):
+            # The common cases without a call per element: packed, pickled, or plain JSON.
+            types = set(map(type, o))
+            if len(o) >= PACKED_MIN and len(types) == 1:
+                packed = _pack(o, types)
+                if packed is not None:
+                    bufs.append(packed[1])
+                    return {"$list": [packed[0], len(bufs) - 1]}
+            tree = encode_container(o, bufs)
+            if tree is not None:
+                return tree
+            if _plain(o, types):
                 return o
             return [enc(v, bufs) for v in o]
+        if t is set or t is frozenset or t is dict:
+            tree = encode_container(o, bufs)
+            if tree is not None:
+                return tree
         if t is set or t is frozenset:
             return [enc(v, bufs) for v in o]
         if t is dict:
             if all(type(k) is str and not k.startswith("$") for k in o):
+                if _plain(o.values(), set(map(type, o.values()))):
+                    return o
                 return {k: enc(v, bufs) for k, v in o.items()}
             return {"$dict": [[enc(k, bufs), enc(v, bufs)] for k, v in o.items()]}
         if t is bytes or t is bytearray or t is memoryview:
@@ -82,3 +152,97 @@ def encoder(other):
         return other(o, bufs, enc)
 
     return enc
+
+
+def _pack(values, types):
+    """(dtype, bytes) for a list of only ints (that fit int64) or only floats, else None."""
+    if types == {int}:
+        try:
+            return "int64", array.array("q", values).tobytes()
+        except OverflowError:
+            return None
+    if types == {float}:
+        return "float64", array.array("d", values).tobytes()
+    return None
+
+
+def _plain(values, types):
+    """Whether these values are their own JSON: scalars, finite floats, short strings."""
+    if not types <= _SCALARS | {str}:
+        return False
+    if float in types and not all(map(math.isfinite, (v for v in values if type(v) is float))):
+        return False
+    if str in types and max(len(v) for v in values if type(v) is str) > BIG_STR:
+        return False
+    return True
+
+
+def decoder(buffers, ref, make_array):
+    """The decoder core: a function loads(text) -> Python values, for tagged JSON whose
+    buffers are `buffers`. JSON arrays become tuples (RPyC sends tuples by value); `ref(i)`
+    is the object of {"$ref": i}; make_array(dtype, shape, data) makes an array. Raises
+    ValueError for what does not follow the format."""
+
+    def buffer(index):
+        if type(index) is not int or not 0 <= index < len(buffers):
+            raise ValueError("buffer index %r out of range (%d buffers)" % (index, len(buffers)))
+        return buffers[index]
+
+    def hook(obj):
+        if len(obj) != 1:
+            return obj
+        ((key, val),) = obj.items()
+        if key[:1] != "$":
+            return obj
+        if key == "$str":
+            return str(buffer(val), "utf-8", "surrogatepass")
+        if key == "$bytes":
+            return bytes(buffer(val))
+        if key == "$float":
+            if val not in ("nan", "inf", "-inf"):
+                raise ValueError("bad $float value %r" % (val,))
+            return float(val)
+        if key == "$list":
+            dtype, index = val
+            if dtype not in PACKED:
+                raise ValueError("bad $list dtype %r" % (dtype,))
+            data = buffer(index)
+            if len(data) % 8:
+                raise ValueError("a $list buffer of %d bytes" % len(data))
+            return tuple(array.array(PACKED[dtype], data))
+        if key == "$array":
+            dtype, shape, index = val
+            if dtype not in DTYPES:
+                raise ValueError("array dtype %r is not one of %s" % (dtype, ", ".join(DTYPES)))
+            data = buffer(index)
+            count = 1
+            for n in shape:
+                count *= n
+            if count * int(DTYPES[dtype][2:]) != len(data):
+                raise ValueError("array of shape %s and dtype %s needs %d bytes, got %d"
+                                 % (list(shape), dtype, count * int(DTYPES[dtype][2:]), len(data)))
+            return make_array(DTYPES[dtype], tuple(shape), data)
+        if key == "$ref":
+            return ref(val)
+        if key == "$dict":
+            return {tuples(k): tuples(v) for k, v in val}
+        raise ValueError("unknown tag %r" % key)
+
+    def loads(text):
+        return tuples(json.loads(text, object_hook=hook))
+
+    return loads
+
+
+def tuples(v):
+    """JSON's lists as tuples, all the way down."""
+    t = type(v)
+    if t is list:
+        if _NESTED.isdisjoint(set(map(type, v))):
+            return tuple(v)
+        return tuple([tuples(x) for x in v])
+    if t is dict:
+        if _NESTED.isdisjoint(set(map(type, v.values()))):
+            return v
+        return {k: tuples(x) for k, x in v.items()}
+    return v

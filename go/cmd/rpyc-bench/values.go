@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	rpyc "github.com/rpyc-bridge/rpyc-bridge/go"
+)
+
+// valueKind is one kind of by-value data, at three sizes (elements, or bytes for str and
+// bytes), with how it decodes in Go.
+type valueKind struct {
+	name   string
+	label  string
+	sizes  [3]int
+	mb     func(n int) float64 // the payload in MB, for the time per MB
+	decode func(v rpyc.Value) (any, error)
+}
+
+var valueKinds = []valueKind{
+	{"str", "str", [3]int{1e6, 1e7, 1e8}, bytesMB, func(v rpyc.Value) (any, error) { var s string; return s, decodeInto(v, &s) }},
+	{"bytes", "bytes", [3]int{1e6, 1e7, 1e8}, bytesMB, func(v rpyc.Value) (any, error) { var b []byte; return b, decodeInto(v, &b) }},
+	{"ints", "list of ints", [3]int{1e5, 1e6, 1e7}, wordsMB, func(v rpyc.Value) (any, error) { var x []int64; err := v.Decode(&x); return x, err }},
+	{"floats", "list of floats", [3]int{1e5, 1e6, 1e7}, wordsMB, func(v rpyc.Value) (any, error) { var x []float64; err := v.Decode(&x); return x, err }},
+	{"dict", "dict str->int", [3]int{1e4, 1e5, 1e6}, wordsMB, func(v rpyc.Value) (any, error) { var x map[string]int64; err := v.Decode(&x); return x, err }},
+	{"nested", "list of records (nested)", [3]int{4e4, 4e5, 4e6}, wordsMB, func(v rpyc.Value) (any, error) { return v.Interface() }},
+}
+
+func bytesMB(n int) float64 { return float64(n) / 1e6 }
+func wordsMB(n int) float64 { return float64(n) * 8 / 1e6 }
+
+func decodeInto(v rpyc.Value, dst any) error { return v.Decode(dst) }
+
+// sizeLabel is "1 MB", "100k", ...
+func sizeLabel(k valueKind, n int) string {
+	if k.name == "str" || k.name == "bytes" {
+		return fmt.Sprintf("%d MB", n/1_000_000)
+	}
+	if n >= 1_000_000 {
+		return fmt.Sprintf("%dM", n/1_000_000)
+	}
+	return fmt.Sprintf("%dk", n/1000)
+}
+
+// repeats: fewer runs of the large sizes.
+func repeats(i int) int { return [3]int{5, 3, 1}[i] }
+
+// valueRows times each kind and size as a result (Call + Decode) and as an argument,
+// beside Python's rpyc client doing the same in the same run, and the time per MB at the
+// largest size over the time per MB at the smallest.
+func valueRows(t *table, addr, serverPython string) {
+	host, port, _ := strings.Cut(addr, ":")
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	_, err = conn.Import(ctx, "bench_fixtures")
+	must(err, "import bench_fixtures")
+	for _, k := range valueKinds {
+		var perMB [3]float64
+		for i, n := range k.sizes {
+			var value any
+			result := timeMS(repeats(i), func() {
+				v, err := conn.Call(ctx, "bench_fixtures", "make", k.name, n)
+				must(err, "make "+k.name)
+				value, err = k.decode(v)
+				must(err, "decode "+k.name)
+			})
+			arg := timeMS(repeats(i), func() {
+				v, err := conn.Call(ctx, "bench_fixtures", "size", value)
+				must(err, "size "+k.name)
+				var got int
+				must(v.Decode(&got), "size result")
+			})
+			var base struct {
+				ResultMS float64 `json:"result_ms"`
+				ArgMS    float64 `json:"arg_ms"`
+			}
+			out, err := exec.Command(serverPython, "tests/bench/python_client.py", host, port, "values", k.name,
+				strconv.Itoa(n), strconv.Itoa(repeats(i))).Output()
+			must(err, "python values baseline "+k.name)
+			must(json.Unmarshal(out, &base), "python values baseline output")
+			label := sizeLabel(k, n)
+			t.row(fmt.Sprintf("%s result, %s, ms (vs Python rpyc client)", k.label, label), result, base.ResultMS)
+			t.row(fmt.Sprintf("%s argument, %s, ms (vs Python rpyc client)", k.label, label), arg, base.ArgMS)
+			perMB[i] = result / k.mb(n)
+		}
+		t.row(fmt.Sprintf("%s result: ms per MB at %s over ms per MB at %s (vs flat)", k.label,
+			sizeLabel(k, k.sizes[2]), sizeLabel(k, k.sizes[0])), perMB[2]/perMB[0], 1)
+	}
+}
+
+// timeMS is the mean ms per run of f, after one warm-up run.
+func timeMS(n int, f func()) float64 {
+	f()
+	start := time.Now()
+	for range n {
+		f()
+	}
+	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
+}
+
+// peakRSSRows runs "rpyc-bench peak-rss ADDR KIND N" in a child process per kind: the
+// peak RSS growth while one large result is decoded, over its payload.
+func peakRSSRows(t *table, addr string) {
+	self, _ := os.Executable()
+	for _, k := range valueKinds[:4] {
+		n := k.sizes[2]
+		out, err := exec.Command(self, "peak-rss", addr, k.name, strconv.Itoa(n)).Output()
+		must(err, "peak-rss "+k.name)
+		growth, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+		must(err, "peak-rss output")
+		t.row(fmt.Sprintf("peak RSS growth decoding a %s result, %s, over its payload (vs 3)", k.label, sizeLabel(k, n)),
+			growth/k.mb(n), 3)
+	}
+}
+
+// peakRSS is the child of peakRSSRows: it prints the growth of its peak RSS, in MB, over
+// one Call + Decode of kind at size n, after a warm-up with a small value.
+func peakRSS(addr, kind string, n int) int {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	var k valueKind
+	for _, candidate := range valueKinds {
+		if candidate.name == kind {
+			k = candidate
+		}
+	}
+	v, err := conn.Call(ctx, "bench_fixtures", "make", kind, 1000)
+	must(err, "warm-up")
+	_, err = k.decode(v)
+	must(err, "warm-up decode")
+	// The server makes the value first, so that only its transfer is measured.
+	_, err = conn.Call(ctx, "bench_fixtures", "prepare", kind, n)
+	must(err, "prepare")
+	must(os.WriteFile("/proc/self/clear_refs", []byte("5"), 0), "reset the peak RSS")
+	before := status("VmRSS:")
+	v, err = conn.Call(ctx, "bench_fixtures", "make", kind, n)
+	must(err, "make")
+	value, err := k.decode(v)
+	must(err, "decode")
+	fmt.Printf("%.1f\n", status("VmHWM:")-before)
+	runtime.KeepAlive(value)
+	return 0
+}
+
+// status reads a field of /proc/self/status, in MB.
+func status(field string) float64 {
+	f, err := os.Open("/proc/self/status")
+	must(err, "read /proc/self/status")
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), field); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			must(err, "parse "+field)
+			return kb / 1024
+		}
+	}
+	return 0
+}
