@@ -44,7 +44,8 @@ VALUES = [
     None, True, False, 0, -48, 159, 160, -1, 2**70, -(2**70), 4.0, 0.1, -0.0, 1e16, 1e-5,
     123456789.125, 1 / 3, 5e-324, float("nan"), float("inf"), float("-inf"), "", "plain",
     "h\u00e9\u20ac\U0001f600\x00\x7f\b\f\n\r\t\"\\", b"", b"\x00\xff" * 300, (),
-    (1, (2.5, "x", b"yz"), (None, (b"", float("nan")))), tuple(range(300)),
+    (1, (2.5, "x", b"yz"), (None, (b"", float("nan")))), tuple(range(63)), "z" * 4096, "z" * 4097,
+    "\u00e9" * 4097,
 ]
 for seq in (3, 160, 2**40):
     for value in VALUES:
@@ -53,6 +54,10 @@ for seq in (3, 160, 2**40):
         want = codec.encode_local(value, None, 0)
         assert got is not None and got[0] == want[0] and list(got[1]) == list(want[1]), (value, got, want)
         assert native.wire_reply(message, seq + 1) is None
+# Long tuples are packed or pickled by the general path (wireformat.PICKLE_MIN).
+for value in (tuple(range(64)), tuple(range(300)), ((0,) * 64,)):
+    message = brine.I1.pack(consts.MSG_REPLY) + brine.dump((3, (consts.LABEL_VALUE, value)))
+    assert native.wire_reply(message, 3) is None, value
 # Boxed tuples (a tuple holding a netref elsewhere) unbox item by item.
 boxed = (consts.LABEL_TUPLE, ((consts.LABEL_VALUE, 1), (consts.LABEL_VALUE, "a")))
 assert native.wire_reply(brine.I1.pack(consts.MSG_REPLY) + brine.dump((5, boxed)), 5) == ("[1,\"a\"]", [])

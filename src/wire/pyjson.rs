@@ -12,8 +12,13 @@ use std::fmt::Write;
 /// wireformat.BIG_STR, which a test checks.
 pub const BIG_STR: usize = 4096;
 
+/// Tuples this long or longer are packed or pickled by the general path (wireformat's
+/// PICKLE_MIN, which a test checks): the hot path leaves them to it.
+pub const PICKLE_MIN: usize = 64;
+
 /// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
-/// `buffers`, non-finite floats as `$float` tags. `None` only when CPython is out of memory.
+/// `buffers`, non-finite floats as `$float` tags. `None` for a tuple of PICKLE_MIN items
+/// or more (the general path encodes it), or when CPython is out of memory.
 pub fn write(
     py: Python<'_>,
     value: &Value<'_>,
@@ -45,6 +50,7 @@ pub fn write(
             write!(out, "{{\"$bytes\":{}}}", buffers.len()).expect("writing to a String");
             buffers.push(b.to_vec());
         }
+        Value::Tuple(items) if items.len() >= PICKLE_MIN => return None,
         Value::Tuple(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
