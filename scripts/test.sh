@@ -22,6 +22,7 @@ stage() { # stage NAME COMMAND...: runs one stage, records the outcome, goes on
 
 stage "lint" scripts/lint.sh
 stage "rust tests" cargo test --release --locked
+stage "python: the value format and the server helper" .venv/bin/python -m unittest discover -s tests/python
 stage "go tests (-race)" bash -c 'cd go && CGO_ENABLED=1 go test -race -count=1 ./...'
 stage "e2e: no Python visible" tests/e2e/no-python-visible.sh
 stage "e2e: build rules" tests/e2e/build-rules.sh
