@@ -12,6 +12,9 @@ Usage: python python_client.py HOST PORT latency N
        python python_client.py HOST PORT callbacks N
          microseconds per callback when the server calls a client function N times
          (bridge_fixtures.ping_many) and the client passes a Python function
+       python python_client.py HOST PORT first_call NAME...
+         microseconds per first call of each math.NAME(0.5), as a Python user writes it
+         (conn.modules.math.NAME(0.5)), after the module itself was reached once
        python python_client.py HOST PORT values KIND COUNT REPEAT
          milliseconds per by-value result and per argument of bench_fixtures.make(KIND,
          COUNT): a str or bytes result as RPyC returns it, containers with
@@ -59,6 +62,13 @@ def main():
         conn.execute("import numpy\ndef _arange_bytes(n): return numpy.arange(float(n)).tobytes()")
         arange_bytes = conn.namespace["_arange_bytes"]
         print(json.dumps({"ms": per_call(lambda: arange_bytes(count), n, warmup=2) * 1e3}))
+    elif mode == "first_call":
+        math = conn.modules.math
+        math.sqrt(4.0)
+        start = time.perf_counter()
+        for name in sys.argv[4:]:
+            getattr(conn.modules.math, name)(0.5)
+        print(json.dumps({"us": (time.perf_counter() - start) / len(sys.argv[4:]) * 1e6}))
     elif mode == "values":
         kind, count, repeat = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
         bench = conn.modules.bench_fixtures
