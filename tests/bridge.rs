@@ -3,7 +3,21 @@
 mod common;
 
 use common::Server;
-use rpyc_bridge::{call, call_plain, close, getattr, is_connected, open, Payload, RpycStatus};
+use rpyc_bridge::{
+    call, close, default_connect, default_disconnect, is_connected, open, request, seed_request,
+    Payload, Request, RpycStatus,
+};
+use std::sync::{Mutex, MutexGuard};
+
+/// The seed API's default connection is one per process: its tests take turns.
+static DEFAULT_CONN: Mutex<()> = Mutex::new(());
+
+/// The default connection, connected to `port`, for as long as the guard lives.
+fn default_conn(port: i32) -> MutexGuard<'static, ()> {
+    let guard = DEFAULT_CONN.lock().unwrap_or_else(|e| e.into_inner());
+    default_connect("127.0.0.1", port).expect("default_connect");
+    guard
+}
 
 fn json(conn: u64, module: &str, func: &str, args: &str) -> String {
     call(conn, module, func, Some(args), None, &[], 0)
@@ -38,10 +52,15 @@ fn calls_unpack_args_and_return_values() {
         0,
     );
     assert_eq!(sorted.unwrap().json, "[3,2,1]");
-    assert_eq!(
-        getattr(conn, "math", "pi", 0).unwrap().json,
-        "3.141592653589793"
-    );
+    let pi = request(&Request {
+        op: "getattr",
+        conn,
+        module: Some("math"),
+        name: Some("pi"),
+        cancel_fd: -1,
+        ..Request::default()
+    });
+    assert_eq!(pi.unwrap().json, "3.141592653589793");
     close(conn).unwrap();
     assert!(!is_connected(conn));
     assert_eq!(close(conn).unwrap_err().status, RpycStatus::ErrHandle);
@@ -112,26 +131,65 @@ fn large_results_come_in_pieces() {
     let expect: Vec<u8> = (0..n).flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(got.json, format!(r#"{{"$array":["int64",[{n}],0]}}"#));
     assert!(got.buffers == vec![expect], "the pieces did not join up");
-    // The seed API has no form for it: an error, and the server drops what it kept back.
-    let err = call_plain(conn, "numpy", "arange", Some(&format!("[{n}]"))).unwrap_err();
-    assert_eq!(err.status, RpycStatus::ErrArgument, "{err:?}");
-    assert_eq!(json(conn, "math", "sqrt", "[9]"), "3.0");
     close(conn).unwrap();
+    // The seed API has no form for it: an error, and the server drops what it kept back.
+    let _default = default_conn(server.port);
+    let args = format!("[{n}]");
+    let err = seed_request("call", "numpy", "arange", Some(&args)).unwrap_err();
+    assert_eq!(err.status, RpycStatus::ErrArgument, "{err:?}");
+    assert_eq!(
+        seed_request("call", "math", "sqrt", Some("[9]")).unwrap(),
+        "3.0"
+    );
+    default_disconnect().unwrap();
 }
 
 #[test]
 fn the_seed_api_refuses_bytes_on_every_path() {
     let server = Server::start();
-    // The native path, and RPyC's own (a sync request timeout keeps a connection on it).
-    for options in [None, Some(r#"{"sync_request_timeout": 60}"#)] {
-        let conn = open("127.0.0.1", server.port, options).unwrap();
+    {
+        let _default = default_conn(server.port);
+        // The server's helper, which caches eval; then the native path (plain arguments),
+        // then RPyC's direct path (an object among the arguments keeps off the native one).
         assert_eq!(
-            call_plain(conn, "builtins", "eval", Some(r#"["1"]"#)).unwrap(),
+            seed_request("call", "builtins", "eval", Some(r#"["1"]"#)).unwrap(),
             "1"
         );
-        // eval is cached now: this call goes straight to its netref.
-        let err = call_plain(conn, "builtins", "eval", Some(r#"["b'xy'"]"#)).unwrap_err();
-        assert_eq!(err.status, RpycStatus::ErrArgument, "{options:?}: {err:?}");
+        for args in [r#"["b'xy'"]"#, r#"["b'xy'", {}]"#] {
+            let err = seed_request("call", "builtins", "eval", Some(args)).unwrap_err();
+            assert_eq!(err.status, RpycStatus::ErrArgument, "{args}: {err:?}");
+            assert!(err.message.contains("no plain JSON form"), "{err:?}");
+        }
+        assert_eq!(
+            seed_request("call", "builtins", "eval", Some(r#"["2", {}]"#)).unwrap(),
+            "2"
+        );
+        // getattr too: a remote object has no plain form either, and its Ref is released.
+        let err = seed_request("getattr", "sys", "stdout", None).unwrap_err();
+        assert_eq!(err.status, RpycStatus::ErrArgument, "{err:?}");
+        let handle = rpyc_bridge::default_handle().unwrap();
+        assert_eq!(
+            rpyc_bridge::ref_count(handle).unwrap(),
+            0,
+            "the Ref was released"
+        );
+        default_disconnect().unwrap();
+    }
+    // The handle API answers bytes the same way on every path: the helper, the native path
+    // and, with a sync request timeout, RPyC's own.
+    for options in [None, Some(r#"{"sync_request_timeout": 60}"#)] {
+        let conn = open("127.0.0.1", server.port, options).unwrap();
+        for args in [r#"["b'xy'"]"#, r#"["b'xy'"]"#, r#"["b'xy'", {}]"#] {
+            let got = call(conn, "builtins", "eval", Some(args), None, &[], 0).unwrap();
+            assert_eq!(
+                got,
+                Payload {
+                    json: r#"{"$bytes":0}"#.into(),
+                    buffers: vec![b"xy".to_vec()]
+                },
+                "{options:?} {args}"
+            );
+        }
         close(conn).unwrap();
     }
 }

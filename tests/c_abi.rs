@@ -8,6 +8,7 @@ use rpyc_bridge::ffi::*;
 use rpyc_bridge::RpycStatus;
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
+use std::time::{Duration, Instant};
 
 fn c(s: &str) -> CString {
     CString::new(s).unwrap()
@@ -178,148 +179,211 @@ fn take_value(v: *mut RpycValue) -> (String, Vec<Vec<u8>>) {
     }
 }
 
-/// rpyc_conn_call with Rust strings: (status, value, error).
-fn conn_call(
+/// One rpyc_request, with Rust strings and buffers (`req(op)` fills in the rest: no
+/// connection, no Ref, no timeout, no cancel fd).
+struct Req<'a> {
+    op: i32,
     conn: u64,
-    module: &str,
-    func: &str,
-    args: &str,
-    kwargs: Option<&str>,
-    bufs: &[&[u8]],
+    target: u64,
+    module: Option<&'a str>,
+    name: Option<&'a str>,
+    args: Option<&'a str>,
+    kwargs: Option<&'a str>,
+    bufs: &'a [&'a [u8]],
     timeout_ms: i64,
-) -> (i32, *mut RpycValue, *mut RpycError) {
-    let slices: Vec<RpycSlice> = bufs
+    cancel_fd: i32,
+}
+
+fn req(op: RpycOp) -> Req<'static> {
+    Req {
+        op: op as i32,
+        conn: 0,
+        target: 0,
+        module: None,
+        name: None,
+        args: None,
+        kwargs: None,
+        bufs: &[],
+        timeout_ms: 0,
+        cancel_fd: -1,
+    }
+}
+
+/// A failure: (code, type, message, traceback).
+type Failure = (i32, String, String, String);
+
+/// Runs `r`: the value (json, buffers), freed, or the failure, freed. Checks the ABI's
+/// promises on the way: the status is the error's code, exactly one of the two is set.
+fn request(r: &Req) -> Result<(String, Vec<Vec<u8>>), Failure> {
+    let strings: Vec<Option<CString>> = [r.module, r.name, r.args, r.kwargs]
+        .iter()
+        .map(|s| s.map(c))
+        .collect();
+    let p = |i: usize| strings[i].as_ref().map_or(ptr::null(), |s| s.as_ptr());
+    let slices: Vec<RpycSlice> = r
+        .bufs
         .iter()
         .map(|b| RpycSlice {
             data: b.as_ptr(),
             len: b.len(),
         })
         .collect();
-    let kwargs = kwargs.map(c);
+    let raw = RpycRequest {
+        op: r.op,
+        conn: r.conn,
+        target: r.target,
+        module: p(0),
+        name: p(1),
+        args_json: p(2),
+        kwargs_json: p(3),
+        buffers: slices.as_ptr(),
+        nbuffers: slices.len(),
+        timeout_ms: r.timeout_ms,
+        cancel_fd: r.cancel_fd,
+    };
     let mut out: *mut RpycValue = ptr::null_mut();
     let mut err: *mut RpycError = ptr::null_mut();
-    // SAFETY: live CStrings, slices over live buffers, pointers to locals.
+    // SAFETY: `raw` points to live CStrings (or NULL) and to slices over live buffers;
+    // the out-pointers are locals.
+    let status = unsafe { rpyc_request(&raw, &mut out, &mut err) };
+    if status == 0 {
+        assert!(err.is_null(), "a success with an error");
+        Ok(take_value(out))
+    } else {
+        assert!(out.is_null(), "status {status} with a value");
+        let failure = take_err(err);
+        assert_eq!(failure.0, status, "the status is the error's code");
+        Err(failure)
+    }
+}
+
+/// The JSON of a successful request.
+fn ok(r: &Req) -> String {
+    match request(r) {
+        Ok((json, _)) => json,
+        Err(e) => panic!("request {} failed: {e:?}", r.op),
+    }
+}
+
+/// The status of a failed request.
+fn fails(r: &Req) -> i32 {
+    match request(r) {
+        Ok(v) => panic!("request {} succeeded: {v:?}", r.op),
+        Err(e) => e.0,
+    }
+}
+
+/// The id of a `{"$ref": id}` result.
+fn ref_id(json: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["$ref"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a Ref: {json}"))
+}
+
+fn ref_op(op: RpycOp, target: u64) -> Req<'static> {
+    Req { target, ..req(op) }
+}
+
+/// A request on a connection: `module.name(*args)` for CALL.
+fn conn_op<'a>(
+    op: RpycOp,
+    conn: u64,
+    module: &'a str,
+    name: &'a str,
+    args: Option<&'a str>,
+) -> Req<'a> {
+    Req {
+        conn,
+        module: Some(module),
+        name: Some(name),
+        args,
+        ..req(op)
+    }
+}
+
+fn open(port: i32) -> u64 {
+    let (mut conn, mut err) = (0u64, ptr::null_mut());
+    // SAFETY: a live CString and local out-pointers.
     let status = unsafe {
-        rpyc_conn_call(
-            conn,
-            c(module).as_ptr(),
-            c(func).as_ptr(),
-            c(args).as_ptr(),
-            kwargs.as_ref().map_or(ptr::null(), |k| k.as_ptr()),
-            slices.as_ptr(),
-            slices.len(),
-            timeout_ms,
-            &mut out,
+        rpyc_open(
+            c("127.0.0.1").as_ptr(),
+            port,
+            ptr::null(),
+            &mut conn,
             &mut err,
         )
     };
-    (status, out, err)
+    assert_eq!(status, 0);
+    assert!(err.is_null() && conn != 0);
+    conn
+}
+
+fn close(conn: u64) {
+    let mut err = ptr::null_mut();
+    // SAFETY: a local out-pointer.
+    assert_eq!(unsafe { rpyc_close(conn, &mut err) }, 0);
 }
 
 #[test]
 fn handle_api_against_a_real_server() {
     let server = Server::start();
-    // SAFETY (whole test): live CStrings, NULL, or pointers to locals.
+    let conn = open(server.port);
+    assert_eq!(rpyc_conn_is_connected(conn), 1);
+
+    let sorted = Req {
+        kwargs: Some(r#"{"reverse": true}"#),
+        ..conn_op(RpycOp::Call, conn, "builtins", "sorted", Some("[[3,1,2]]"))
+    };
+    assert_eq!(ok(&sorted), "[3,2,1]");
+
+    let data: Vec<u8> = [1.0f64, 2.0, 4.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let args = r#"[{"$array": ["float64", [3], 0]}]"#;
+    let cumsum = Req {
+        bufs: &[&data],
+        ..conn_op(RpycOp::Call, conn, "numpy", "cumsum", Some(args))
+    };
+    let (json, buffers) = request(&cumsum).unwrap();
+    assert_eq!(json, r#"{"$array":["float64",[3],0]}"#);
+    let sums: Vec<u8> = [1.0f64, 3.0, 7.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    assert_eq!(buffers, vec![sums]);
+
+    let (code, ty, msg, tb) =
+        request(&conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[-1]"))).unwrap_err();
+    assert_eq!(
+        (code, ty.as_str(), msg.as_str()),
+        (4, "ValueError", "math domain error")
+    );
+    assert!(tb.contains("Traceback"));
+    assert_eq!(
+        ok(&conn_op(RpycOp::Getattr, conn, "math", "e", None)),
+        "2.718281828459045"
+    );
+
+    // Refs: import, getattr, call, value, release.
+    let math = ref_id(&ok(&conn_op(RpycOp::Import, conn, "math", "", None)));
+    let sqrt = ref_id(&ok(&Req {
+        name: Some("sqrt"),
+        ..ref_op(RpycOp::RefGetattr, math)
+    }));
+    let result = ref_id(&ok(&Req {
+        args: Some("[81]"),
+        ..ref_op(RpycOp::RefCall, sqrt)
+    }));
+    assert_eq!(ok(&ref_op(RpycOp::RefValue, result)), "9.0");
+    assert_eq!(ok(&ref_op(RpycOp::RefStr, result)), r#""9.0""#);
+    let repr = ok(&ref_op(RpycOp::RefRepr, math));
+    assert!(repr.starts_with(r#""<module 'math'"#), "{repr}");
+    let mut count = 0u64;
+    let mut err: *mut RpycError = ptr::null_mut();
+    // SAFETY (to the end of the test): pointers to locals.
     unsafe {
-        let mut conn = 0u64;
-        let mut err: *mut RpycError = ptr::null_mut();
-        let status = rpyc_open(
-            c("127.0.0.1").as_ptr(),
-            server.port,
-            ptr::null(),
-            &mut conn,
-            &mut err,
-        );
-        assert_eq!(status, 0);
-        assert!(err.is_null() && conn != 0);
-        assert_eq!(rpyc_conn_is_connected(conn), 1);
-
-        let (status, out, _) = conn_call(
-            conn,
-            "builtins",
-            "sorted",
-            "[[3,1,2]]",
-            Some(r#"{"reverse": true}"#),
-            &[],
-            0,
-        );
-        assert_eq!(status, 0);
-        assert_eq!(take_value(out).0, "[3,2,1]");
-
-        let data: Vec<u8> = [1.0f64, 2.0, 4.0]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        let (status, out, _) = conn_call(
-            conn,
-            "numpy",
-            "cumsum",
-            r#"[{"$array": ["float64", [3], 0]}]"#,
-            None,
-            &[&data],
-            0,
-        );
-        assert_eq!(status, 0);
-        let (json, buffers) = take_value(out);
-        assert_eq!(json, r#"{"$array":["float64",[3],0]}"#);
-        let sums: Vec<u8> = [1.0f64, 3.0, 7.0]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        assert_eq!(buffers, vec![sums]);
-
-        let (status, out, py_err) = conn_call(conn, "math", "sqrt", "[-1]", None, &[], 0);
-        assert_eq!(status, RpycStatus::ErrPython as i32);
-        assert!(out.is_null());
-        let (code, ty, msg, tb) = take_err(py_err);
-        assert_eq!(
-            (code, ty.as_str(), msg.as_str()),
-            (4, "ValueError", "math domain error")
-        );
-        assert!(tb.contains("Traceback"));
-
-        // A deadline on a call the server is slow to answer; the connection survives it.
-        let (status, _, timeout_err) = conn_call(conn, "time", "sleep", "[0.5]", None, &[], 50);
-        assert_eq!(status, RpycStatus::ErrTimeout as i32);
-        take_err(timeout_err);
-        let mut out: *mut RpycValue = ptr::null_mut();
-        let status = rpyc_conn_getattr(
-            conn,
-            c("math").as_ptr(),
-            c("e").as_ptr(),
-            0,
-            &mut out,
-            &mut err,
-        );
-        assert_eq!(status, 0);
-        assert_eq!(take_value(out).0, "2.718281828459045");
-
-        // Refs: import, getattr, call, decode, release.
-        let (mut math, mut sqrt, mut result) = (0u64, 0u64, 0u64);
-        assert_eq!(
-            rpyc_conn_import(conn, c("math").as_ptr(), &mut math, &mut err),
-            0
-        );
-        assert_eq!(
-            rpyc_ref_getattr(math, c("sqrt").as_ptr(), &mut sqrt, &mut err),
-            0
-        );
-        assert_eq!(
-            rpyc_ref_call(
-                sqrt,
-                c("[81]").as_ptr(),
-                ptr::null(),
-                ptr::null(),
-                0,
-                0,
-                &mut result,
-                &mut err
-            ),
-            0
-        );
-        assert_eq!(rpyc_ref_decode(result, 0, &mut out, &mut err), 0);
-        assert_eq!(take_value(out).0, "9.0");
-        let mut count = 0u64;
         assert_eq!(rpyc_conn_ref_count(conn, &mut count, &mut err), 0);
         assert_eq!(count, 3);
         for r in [math, sqrt, result] {
@@ -331,63 +395,401 @@ fn handle_api_against_a_real_server() {
             "double release"
         );
         take_err(err);
-        assert_eq!(
-            rpyc_ref_getattr(math, c("pi").as_ptr(), &mut sqrt, &mut err),
-            RpycStatus::ErrHandle as i32
-        );
-        take_err(err);
+    }
+    let stale = Req {
+        name: Some("pi"),
+        ..ref_op(RpycOp::RefGetattr, math)
+    };
+    assert_eq!(fails(&stale), RpycStatus::ErrHandle as i32);
 
-        // Errors without an out-parameter are still reported by status.
-        let status = rpyc_conn_call(
-            conn,
-            ptr::null(),
-            ptr::null(),
-            ptr::null(),
-            ptr::null(),
-            ptr::null(),
-            0,
-            0,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        );
-        assert_eq!(status, 1);
-        assert_eq!(
-            rpyc_open(
-                ptr::null(),
-                1,
-                ptr::null(),
-                ptr::null_mut(),
-                ptr::null_mut()
-            ),
-            1
-        );
-        let status = rpyc_conn_call(
-            conn,
-            c("m").as_ptr(),
-            c("f").as_ptr(),
-            ptr::null(),
-            ptr::null(),
-            ptr::null(),
-            2,
-            0,
-            ptr::null_mut(),
-            &mut err,
-        );
-        assert_eq!(status, 1, "buffers NULL with nbuffers 2");
-        take_err(err);
+    // Containers and iterators: getitem, setitem, setattr, len, iter, next.
+    let builtins = ref_id(&ok(&conn_op(RpycOp::Import, conn, "builtins", "", None)));
+    let dict_fn = ref_id(&ok(&Req {
+        name: Some("dict"),
+        ..ref_op(RpycOp::RefGetattr, builtins)
+    }));
+    let d = ref_id(&ok(&Req {
+        kwargs: Some(r#"{"a": 1}"#),
+        ..ref_op(RpycOp::RefCall, dict_fn)
+    }));
+    let set = Req {
+        args: Some(r#""b""#),
+        kwargs: Some("[2, 3]"),
+        ..ref_op(RpycOp::RefSetitem, d)
+    };
+    assert_eq!(ok(&set), "null");
+    assert_eq!(ok(&ref_op(RpycOp::RefLen, d)), "2");
+    let b = ref_id(&ok(&Req {
+        args: Some(r#""b""#),
+        ..ref_op(RpycOp::RefGetitem, d)
+    }));
+    assert_eq!(ok(&ref_op(RpycOp::RefValue, b)), "[2,3]");
+    let missing = Req {
+        args: Some(r#""zz""#),
+        ..ref_op(RpycOp::RefGetitem, d)
+    };
+    assert_eq!(fails(&missing), RpycStatus::ErrPython as i32);
+    let iter = ref_id(&ok(&ref_op(RpycOp::RefIter, d)));
+    let mut keys = Vec::new();
+    loop {
+        let next = ok(&ref_op(RpycOp::IterNext, iter));
+        if next == "null" {
+            break;
+        }
+        let key = ref_id(&next);
+        keys.push(ok(&ref_op(RpycOp::RefValue, key)));
+        // SAFETY: pointers to locals.
+        assert_eq!(unsafe { rpyc_ref_release(key, &mut err) }, 0);
+    }
+    assert_eq!(keys, [r#""a""#, r#""b""#]);
+    assert_eq!(
+        ok(&ref_op(RpycOp::IterNext, iter)),
+        "null",
+        "stays exhausted"
+    );
+    // setattr on a module of the server, read back by value.
+    let types = ref_id(&ok(&conn_op(RpycOp::Import, conn, "types", "", None)));
+    let ns_fn = ref_id(&ok(&Req {
+        name: Some("SimpleNamespace"),
+        ..ref_op(RpycOp::RefGetattr, types)
+    }));
+    let ns = ref_id(&ok(&ref_op(RpycOp::RefCall, ns_fn)));
+    let setattr = Req {
+        name: Some("x"),
+        args: Some("[1.5, null]"),
+        ..ref_op(RpycOp::RefSetattr, ns)
+    };
+    assert_eq!(ok(&setattr), "null");
+    let x = ref_id(&ok(&Req {
+        name: Some("x"),
+        ..ref_op(RpycOp::RefGetattr, ns)
+    }));
+    assert_eq!(ok(&ref_op(RpycOp::RefValue, x)), "[1.5,null]");
+    assert_eq!(
+        fails(&Req {
+            name: Some("nope"),
+            ..ref_op(RpycOp::RefGetattr, ns)
+        }),
+        RpycStatus::ErrPython as i32
+    );
+    for r in [x, ns, ns_fn, types, iter, b, d, dict_fn, builtins] {
+        // SAFETY: pointers to locals.
+        assert_eq!(unsafe { rpyc_ref_release(r, &mut err) }, 0);
+    }
 
-        assert_eq!(rpyc_close(conn, &mut err), 0);
+    // Errors without an out-parameter are still reported by status.
+    let bare = RpycRequest {
+        op: RpycOp::Call as i32,
+        conn,
+        target: 0,
+        module: ptr::null(),
+        name: ptr::null(),
+        args_json: ptr::null(),
+        kwargs_json: ptr::null(),
+        buffers: ptr::null(),
+        nbuffers: 0,
+        timeout_ms: 0,
+        cancel_fd: -1,
+    };
+    // SAFETY: a valid request (NULL strings), NULL out-pointers.
+    let status = unsafe { rpyc_request(&bare, ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(status, RpycStatus::ErrArgument as i32, "module NULL");
+    // SAFETY: NULL strings and out-pointers.
+    let status = unsafe {
+        rpyc_open(
+            ptr::null(),
+            1,
+            ptr::null(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(status, 1);
+    let (m, f) = (c("m"), c("f"));
+    let no_buffers = RpycRequest {
+        module: m.as_ptr(),
+        name: f.as_ptr(),
+        nbuffers: 2,
+        ..bare
+    };
+    // SAFETY: live CStrings, buffers NULL (refused), a local out-pointer.
+    let status = unsafe { rpyc_request(&no_buffers, ptr::null_mut(), &mut err) };
+    assert_eq!(status, 1, "buffers NULL with nbuffers 2");
+    take_err(err);
+
+    close(conn);
+    // SAFETY: a local out-pointer.
+    unsafe {
         assert_eq!(
             rpyc_close(conn, &mut err),
             RpycStatus::ErrHandle as i32,
             "double close"
         );
         take_err(err);
-        let (status, _, closed_err) = conn_call(conn, "math", "sqrt", "[1]", None, &[], 0);
-        assert_eq!(status, RpycStatus::ErrHandle as i32, "use after close");
-        take_err(closed_err);
-        assert_eq!(rpyc_conn_is_connected(conn), 0);
+    }
+    assert_eq!(
+        fails(&conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[1]"))),
+        RpycStatus::ErrHandle as i32,
+        "use after close"
+    );
+    assert_eq!(rpyc_conn_is_connected(conn), 0);
+    // SAFETY: NULL is allowed.
+    unsafe {
         rpyc_error_free(ptr::null_mut());
         rpyc_value_free(ptr::null_mut());
     }
+}
+
+#[test]
+fn a_timeout_expires_and_the_connection_stays_usable() {
+    let server = Server::start();
+    let conn = open(server.port);
+    // Through the server's helper, on the native path (time.sleep is cached then), on a Ref.
+    for op in [RpycOp::Call, RpycOp::Call, RpycOp::RefCall] {
+        let sleep = match op {
+            RpycOp::Call => Req {
+                timeout_ms: 50,
+                ..conn_op(op, conn, "time", "sleep", Some("[0.5]"))
+            },
+            _ => {
+                let time = ref_id(&ok(&conn_op(RpycOp::Import, conn, "time", "", None)));
+                let sleep = ref_id(&ok(&Req {
+                    name: Some("sleep"),
+                    ..ref_op(RpycOp::RefGetattr, time)
+                }));
+                Req {
+                    args: Some("[0.5]"),
+                    timeout_ms: 50,
+                    ..ref_op(op, sleep)
+                }
+            }
+        };
+        let started = Instant::now();
+        let (code, _, msg, _) = request(&sleep).unwrap_err();
+        assert_eq!(code, RpycStatus::ErrTimeout as i32, "{op:?}: {msg}");
+        assert!(
+            started.elapsed() < Duration::from_millis(400),
+            "{op:?}: the timeout took {:?}",
+            started.elapsed()
+        );
+        // The late reply is dropped; the next request gets its own answer.
+        assert_eq!(
+            ok(&conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[16]"))),
+            "4.0"
+        );
+        // A timeout long enough is no failure.
+        let quick = Req {
+            timeout_ms: 10_000,
+            ..conn_op(RpycOp::Call, conn, "time", "sleep", Some("[0.01]"))
+        };
+        assert_eq!(ok(&quick), "null");
+    }
+    assert_eq!(rpyc_conn_is_connected(conn), 1);
+    close(conn);
+}
+
+/// A pipe: (read end, write end).
+fn pipe() -> (i32, i32) {
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    (fds[0], fds[1])
+}
+
+fn close_fd(fd: i32) {
+    // SAFETY: a descriptor this test opened and closes once.
+    assert_eq!(unsafe { libc::close(fd) }, 0);
+}
+
+/// Writes a byte to `fd` after `delay`, from another thread.
+fn signal_after(fd: i32, delay: Duration) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        // SAFETY: one byte from a live buffer to a descriptor the test keeps open.
+        assert_eq!(unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) }, 1);
+    })
+}
+
+/// A cancel fd written to 200 ms into a 1 s remote sleep: the request fails then, not at
+/// the end of the sleep, and the connection answers the next request.
+fn cancel_a_sleep(conn: u64, cancel: (i32, i32), op: RpycOp) {
+    let (read, write) = cancel;
+    let sleep = match op {
+        RpycOp::Call => Req {
+            cancel_fd: read,
+            ..conn_op(op, conn, "time", "sleep", Some("[1.0]"))
+        },
+        _ => {
+            let time = ref_id(&ok(&conn_op(RpycOp::Import, conn, "time", "", None)));
+            let sleep = ref_id(&ok(&Req {
+                name: Some("sleep"),
+                ..ref_op(RpycOp::RefGetattr, time)
+            }));
+            Req {
+                args: Some("[1.0]"),
+                cancel_fd: read,
+                ..ref_op(op, sleep)
+            }
+        }
+    };
+    let started = Instant::now();
+    let writer = signal_after(write, Duration::from_millis(200));
+    let (code, _, msg, _) = request(&sleep).unwrap_err();
+    let took = started.elapsed();
+    writer.join().unwrap();
+    assert_ne!(code, 0);
+    assert_eq!(code, RpycStatus::ErrTimeout as i32, "{op:?}: {msg}");
+    assert!(
+        took >= Duration::from_millis(190) && took < Duration::from_millis(800),
+        "{op:?}: cancelled after {took:?}"
+    );
+    // Drain the pipe for the next round; then the connection is usable again.
+    let mut byte = 0u8;
+    // SAFETY: one byte into a local; the pipe holds the byte written above.
+    assert_eq!(
+        unsafe { libc::read(read, (&mut byte as *mut u8).cast(), 1) },
+        1
+    );
+    let sqrt = Req {
+        cancel_fd: read,
+        ..conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[16]"))
+    };
+    assert_eq!(ok(&sqrt), "4.0", "{op:?}: after the cancel");
+    assert_eq!(rpyc_conn_is_connected(conn), 1);
+}
+
+#[test]
+fn a_cancel_fd_stops_a_request_and_the_connection_stays_usable() {
+    let server = Server::start();
+    let conn = open(server.port);
+    let fds = pipe();
+    // A call through the server's helper (time.sleep is not cached yet), one on the native
+    // path (cached now), and a Ref call.
+    for op in [RpycOp::Call, RpycOp::Call, RpycOp::RefCall] {
+        cancel_a_sleep(conn, fds, op);
+    }
+    // A cancel fd that is readable already: the request fails at once.
+    let writer = signal_after(fds.1, Duration::ZERO);
+    writer.join().unwrap();
+    let now = Req {
+        cancel_fd: fds.0,
+        ..conn_op(RpycOp::Call, conn, "time", "sleep", Some("[1.0]"))
+    };
+    let started = Instant::now();
+    assert_ne!(fails(&now), 0);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    close_fd(fds.0);
+    close_fd(fds.1);
+    assert_eq!(
+        ok(&conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[25]"))),
+        "5.0"
+    );
+    close(conn);
+}
+
+/// Descriptors above 1023, as a process with many files open has: a cancel fd there, and
+/// the connection's own socket there, work as a low one does.
+#[test]
+fn high_file_descriptors_work_as_cancel_fds_and_sockets() {
+    let server = Server::start();
+    // SAFETY: duplicates of /dev/null's descriptor, closed below.
+    let filler: Vec<i32> = unsafe {
+        let null = libc::open(c("/dev/null").as_ptr(), libc::O_RDONLY);
+        assert!(null >= 0);
+        let mut fds = vec![null];
+        while *fds.last().unwrap() < 1100 {
+            let fd = libc::dup(null);
+            assert!(fd >= 0, "dup: the open file limit is too low for this test");
+            fds.push(fd);
+        }
+        fds
+    };
+    let conn = open(server.port);
+    let fds = pipe();
+    assert!(fds.0 > 1100, "the pipe is at {}", fds.0);
+    for fd in filler {
+        close_fd(fd);
+    }
+    let sqrt = Req {
+        cancel_fd: fds.0,
+        timeout_ms: 10_000,
+        ..conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[16]"))
+    };
+    for _ in 0..3 {
+        assert_eq!(ok(&sqrt), "4.0");
+    }
+    for op in [RpycOp::Call, RpycOp::RefCall] {
+        cancel_a_sleep(conn, fds, op);
+    }
+    close_fd(fds.0);
+    close_fd(fds.1);
+    close(conn);
+}
+
+#[test]
+fn unknown_operations_a_null_request_and_missing_fields_are_argument_errors() {
+    let server = Server::start();
+    let conn = open(server.port);
+    for op in [0, 16, 17, -1, 1000, i32::MIN, i32::MAX] {
+        let r = Req {
+            op,
+            ..conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[16]"))
+        };
+        let (code, _, msg, _) = request(&r).unwrap_err();
+        assert_eq!(code, RpycStatus::ErrArgument as i32, "op {op}: {msg}");
+        assert!(msg.contains("unknown operation"), "op {op}: {msg}");
+    }
+    let (mut out, mut err): (*mut RpycValue, *mut RpycError) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: a NULL request (refused) and local out-pointers.
+    let status = unsafe { rpyc_request(ptr::null(), &mut out, &mut err) };
+    assert_eq!(status, RpycStatus::ErrArgument as i32);
+    assert!(out.is_null());
+    let (code, _, msg, _) = take_err(err);
+    assert_eq!(code, status);
+    assert!(msg.contains("req is NULL"), "{msg}");
+    // SAFETY: NULL everywhere: still a status.
+    let status = unsafe { rpyc_request(ptr::null(), ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(status, RpycStatus::ErrArgument as i32);
+    // The fields an operation needs (as the per-operation functions had them): NULL there
+    // is refused before the request is made.
+    let needs = [
+        (RpycOp::Call, "module"),
+        (RpycOp::Call, "name"),
+        (RpycOp::Getattr, "module"),
+        (RpycOp::Getattr, "name"),
+        (RpycOp::Import, "module"),
+        (RpycOp::RefGetattr, "name"),
+        (RpycOp::RefSetattr, "name"),
+        (RpycOp::RefSetattr, "args_json"),
+        (RpycOp::RefGetitem, "args_json"),
+        (RpycOp::RefSetitem, "args_json"),
+        (RpycOp::RefSetitem, "kwargs_json"),
+    ];
+    for (op, field) in needs {
+        let some = |f: &str| (f != field).then_some("1");
+        let r = Req {
+            conn,
+            module: some("module"),
+            name: some("name"),
+            args: some("args_json"),
+            kwargs: some("kwargs_json"),
+            ..req(op)
+        };
+        let (code, _, msg, _) = request(&r).unwrap_err();
+        assert_eq!(
+            code,
+            RpycStatus::ErrArgument as i32,
+            "{op:?} {field}: {msg}"
+        );
+        assert!(
+            msg.starts_with(&format!("{field} is NULL")),
+            "{op:?}: {msg}"
+        );
+    }
+    // The connection did not notice.
+    assert_eq!(
+        ok(&conn_op(RpycOp::Call, conn, "math", "sqrt", Some("[16]"))),
+        "4.0"
+    );
+    close(conn);
 }

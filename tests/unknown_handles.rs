@@ -1,13 +1,14 @@
-//! A process that never calls rpyc_init: every handle function with handles that were never
-//! issued answers RPYC_STATUS_ERR_HANDLE (after starting Python on its own), and the first
-//! rpyc_open starts the runtime by itself. One test, so nothing else inits this process.
+//! A process that never calls rpyc_init: every request and handle function with handles
+//! that were never issued answers RPYC_STATUS_ERR_HANDLE (after starting Python on its own),
+//! and the first rpyc_open starts the runtime by itself. One test, so nothing else inits
+//! this process.
 
 mod common;
 
 use common::Server;
 use rpyc_bridge::ffi::*;
 use rpyc_bridge::RpycStatus;
-use std::ffi::{c_char, CString};
+use std::ffi::CString;
 use std::ptr;
 
 /// The status, with the error freed; a missing error for a failure is a bug.
@@ -20,8 +21,29 @@ fn status(code: i32, err: *mut RpycError) -> i32 {
     code
 }
 
+/// Operations on a connection (`conn`), and on a Ref (`target`).
+const CONN_OPS: [RpycOp; 4] = [RpycOp::Call, RpycOp::Getattr, RpycOp::Import, RpycOp::Root];
+const REF_OPS: [RpycOp; 11] = [
+    RpycOp::RefGetattr,
+    RpycOp::RefSetattr,
+    RpycOp::RefCall,
+    RpycOp::RefGetitem,
+    RpycOp::RefSetitem,
+    RpycOp::RefLen,
+    RpycOp::RefRepr,
+    RpycOp::RefStr,
+    RpycOp::RefValue,
+    RpycOp::RefIter,
+    RpycOp::IterNext,
+];
+
 #[test]
 fn unknown_handles_are_errors_and_the_first_use_inits() {
+    assert_eq!(
+        CONN_OPS.len() + REF_OPS.len(),
+        RpycOp::names().len(),
+        "every operation is tried"
+    );
     let handle_err = RpycStatus::ErrHandle as i32;
     let name = CString::new("x").unwrap();
     let json = CString::new("[1, {\"$bytes\": 0}]").unwrap();
@@ -31,82 +53,48 @@ fn unknown_handles_are_errors_and_the_first_use_inits() {
         len: data.len(),
     }];
     for h in [0, 1, 2, 7, 1 << 32, u64::MAX - 1, u64::MAX] {
-        // SAFETY (every call below): the strings are live CStrings, the slices point into
-        // `data`, the out-pointers are locals.
+        let ops = CONN_OPS.iter().map(|op| (*op, h, 0)).chain(
+            // The connection field is a valid-looking 1: a Ref op looks at its target only.
+            REF_OPS.iter().map(|op| (*op, 1, h)),
+        );
+        for (op, conn, target) in ops {
+            for timeout_ms in [0, 1000] {
+                let req = RpycRequest {
+                    op: op as i32,
+                    conn,
+                    target,
+                    module: name.as_ptr(),
+                    name: name.as_ptr(),
+                    args_json: json.as_ptr(),
+                    kwargs_json: json.as_ptr(),
+                    buffers: slices.as_ptr(),
+                    nbuffers: 1,
+                    timeout_ms,
+                    cancel_fd: -1,
+                };
+                let (mut err, mut value): (*mut RpycError, *mut RpycValue) =
+                    (ptr::null_mut(), ptr::null_mut());
+                // SAFETY: the strings are live CStrings, the slices point into `data`, the
+                // out-pointers are locals.
+                let s = unsafe { rpyc_request(&req, &mut value, &mut err) };
+                assert_eq!(status(s, err), handle_err, "{op:?} on {h}");
+                assert!(value.is_null(), "{op:?} on {h}: a value");
+            }
+        }
+        // SAFETY (every call below): the out-pointers are locals.
         unsafe {
-            let (mut err, mut out, mut value, mut text): (_, u64, *mut RpycValue, *mut c_char) =
-                (ptr::null_mut(), 0, ptr::null_mut(), ptr::null_mut());
-            let s = rpyc_conn_call(
-                h,
-                name.as_ptr(),
-                name.as_ptr(),
-                json.as_ptr(),
-                ptr::null(),
-                slices.as_ptr(),
-                1,
-                0,
-                &mut value,
-                &mut err,
-            );
-            assert_eq!(status(s, err), handle_err, "conn_call {h}");
-            assert!(value.is_null());
-            let s = rpyc_conn_getattr(h, name.as_ptr(), name.as_ptr(), 0, &mut value, &mut err);
-            assert_eq!(status(s, err), handle_err, "conn_getattr {h}");
-            let s = rpyc_conn_import(h, name.as_ptr(), &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "conn_import {h}");
-            assert_eq!(out, 0);
-            let s = rpyc_conn_root(h, &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "conn_root {h}");
+            let (mut err, mut out) = (ptr::null_mut(), 0u64);
             let s = rpyc_conn_ref_count(h, &mut out, &mut err);
             // A count, not a lookup: no Refs of a connection that does not exist.
             assert_eq!((status(s, err), out), (0, 0), "conn_ref_count {h}");
             assert_eq!(rpyc_conn_is_connected(h), 0);
             let s = rpyc_close(h, &mut err);
             assert_eq!(status(s, err), handle_err, "close {h}");
-            let s = rpyc_ref_getattr(h, name.as_ptr(), &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "ref_getattr {h}");
-            let s = rpyc_ref_setattr(
-                h,
-                name.as_ptr(),
-                json.as_ptr(),
-                slices.as_ptr(),
-                1,
-                &mut err,
-            );
-            assert_eq!(status(s, err), handle_err, "ref_setattr {h}");
-            let s = rpyc_ref_call(
-                h,
-                json.as_ptr(),
-                ptr::null(),
-                slices.as_ptr(),
-                1,
-                0,
-                &mut out,
-                &mut err,
-            );
-            assert_eq!(status(s, err), handle_err, "ref_call {h}");
-            let s = rpyc_ref_getitem(h, json.as_ptr(), slices.as_ptr(), 1, &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "ref_getitem {h}");
-            let s = rpyc_ref_setitem(
-                h,
-                json.as_ptr(),
-                json.as_ptr(),
-                slices.as_ptr(),
-                1,
-                &mut err,
-            );
-            assert_eq!(status(s, err), handle_err, "ref_setitem {h}");
-            let s = rpyc_ref_len(h, &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "ref_len {h}");
-            let s = rpyc_ref_text(h, 1, &mut text, &mut err);
-            assert_eq!(status(s, err), handle_err, "ref_text {h}");
-            assert!(text.is_null());
-            let s = rpyc_ref_decode(h, 0, &mut value, &mut err);
-            assert_eq!(status(s, err), handle_err, "ref_decode {h}");
-            let s = rpyc_ref_iter(h, &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "ref_iter {h}");
-            let s = rpyc_iter_next(h, &mut out, &mut err);
-            assert_eq!(status(s, err), handle_err, "iter_next {h}");
+            let s = rpyc_conn_serve_background(h, 1, &mut err);
+            assert_eq!(status(s, err), handle_err, "serve_background {h}");
+            let s = rpyc_callback_new(h, 1, &mut out, &mut err);
+            assert_eq!(status(s, err), handle_err, "callback_new {h}");
+            assert_eq!(out, 0);
             let s = rpyc_ref_release(h, &mut err);
             assert_eq!(status(s, err), handle_err, "ref_release {h}");
         }

@@ -1,8 +1,11 @@
-//! The C ABI with arbitrary handles, strings and buffers, and no server: every function
-//! must answer with a status (and an RpycError for failures), never crash or unwind.
+//! The C ABI with arbitrary handles, operations, strings and buffers, and no server: every
+//! function must answer with a status (and an RpycError for failures), never crash or unwind.
 //!
 //! Input: [function selector][handle: 8 bytes LE][flags][text] 0x00 [buffer bytes]
-//! flags: bits 0-1 the buffer count, bit 2 a NULL string, bit 3 a buffer with NULL data.
+//! flags: bits 0-1 the buffer count, bit 2 a NULL string, bit 3 a buffer with NULL data,
+//! bit 4 kwargs_json NULL, bits 5-6 the timeout (0, 1, 50 ms or none: -1), bit 7 a cancel fd.
+//! Selectors 0-15 are rpyc_request with that operation code (0: none such), 16 rpyc_request
+//! with the handle's low 32 bits as the code, 17 a NULL request, then the other functions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     if data.len() < 10 {
         return;
     }
-    let op = data[0] % 19;
+    let selector = data[0] % 22;
     let h = u64::from_le_bytes(data[1..9].try_into().unwrap());
     let flags = data[9];
     let rest = &data[10..];
@@ -38,33 +41,36 @@ fuzz_target!(|data: &[u8]| {
     } else {
         text.as_ptr()
     };
-    let (b, n) = (slices.as_ptr(), slices.len());
+    let req = RpycRequest {
+        op: match selector {
+            16 => h as i32,
+            op => op as i32,
+        },
+        conn: h,
+        target: h.rotate_left(13),
+        module: s,
+        name: s,
+        args_json: s,
+        kwargs_json: if flags & 16 != 0 { ptr::null() } else { s },
+        buffers: slices.as_ptr(),
+        nbuffers: slices.len(),
+        timeout_ms: [0, 1, 50, -1][((flags >> 5) & 3) as usize],
+        // A stdin that may be readable: nothing is ever opened, so it is never polled.
+        cancel_fd: if flags & 128 != 0 { 0 } else { -1 },
+    };
     let mut err: *mut RpycError = ptr::null_mut();
     let mut out = 0u64;
     let mut value: *mut RpycValue = ptr::null_mut();
-    let mut out_text: *mut c_char = ptr::null_mut();
-    // SAFETY: the strings are live CStrings or NULL, `b` points to `n` slices into `data`
-    // (or NULL data, which the ABI refuses), out-pointers are locals; results are freed below.
+    // SAFETY: the strings are live CStrings or NULL, the request's buffers point to `n`
+    // slices into `data` (or NULL data, which the ABI refuses), out-pointers are locals;
+    // results are freed below.
     let status = unsafe {
-        match op {
-            0 => rpyc_conn_call(h, s, s, s, s, b, n, 1, &mut value, &mut err),
-            1 => rpyc_conn_call(h, s, s, s, ptr::null(), b, n, 0, &mut value, &mut err),
-            2 => rpyc_conn_getattr(h, s, s, 1, &mut value, &mut err),
-            3 => rpyc_conn_import(h, s, &mut out, &mut err),
-            4 => rpyc_conn_root(h, &mut out, &mut err),
-            5 => rpyc_close(h, &mut err),
-            6 => rpyc_ref_getattr(h, s, &mut out, &mut err),
-            7 => rpyc_ref_setattr(h, s, s, b, n, &mut err),
-            8 => rpyc_ref_call(h, s, s, b, n, 1, &mut out, &mut err),
-            9 => rpyc_ref_getitem(h, s, b, n, &mut out, &mut err),
-            10 => rpyc_ref_setitem(h, s, s, b, n, &mut err),
-            11 => rpyc_ref_len(h, &mut out, &mut err),
-            12 => rpyc_ref_text(h, (flags & 16) as i32, &mut out_text, &mut err),
-            13 => rpyc_ref_decode(h, 1, &mut value, &mut err),
-            14 => rpyc_ref_iter(h, &mut out, &mut err),
-            15 => rpyc_iter_next(h, &mut out, &mut err),
-            16 => rpyc_ref_release(h, &mut err),
-            17 => rpyc_callback_new(h, h.rotate_left(7), &mut out, &mut err),
+        match selector {
+            0..=16 => rpyc_request(&req, &mut value, &mut err),
+            17 => rpyc_request(ptr::null(), &mut value, &mut err),
+            18 => rpyc_close(h, &mut err),
+            19 => rpyc_ref_release(h, &mut err),
+            20 => rpyc_callback_new(h, h.rotate_left(7), &mut out, &mut err),
             _ => {
                 // The seed API: no connection was ever made.
                 let r = rpyc_call(s, s, s);
@@ -78,17 +84,19 @@ fuzz_target!(|data: &[u8]| {
     assert_ne!(
         status,
         RpycStatus::Ok as i32,
-        "op {op} on handle {h} succeeded"
+        "selector {selector} (op {}) on handle {h} succeeded",
+        req.op
     );
     assert!(
         status == RpycStatus::ErrHandle as i32 || status == RpycStatus::ErrArgument as i32,
-        "op {op}: unexpected status {status}"
+        "selector {selector} (op {}): unexpected status {status}",
+        req.op
     );
     assert!(
         !err.is_null(),
-        "op {op}: status {status} without an RpycError"
+        "selector {selector}: status {status} without an RpycError"
     );
-    assert!(value.is_null() && out_text.is_null() && out == 0);
+    assert!(value.is_null() && out == 0);
     // SAFETY: an error returned by the library, freed once.
     unsafe { rpyc_error_free(err) };
 });

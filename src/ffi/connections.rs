@@ -3,7 +3,7 @@
 //! Ownership: `*out_json` is the caller's (rpyc_free_string); errors as in mod.rs. A
 //! handle stays valid until rpyc_close; closing releases the connection's Refs.
 
-use super::{out_call, read_opt_str, read_str, status_call, write_out, guard, into_raw, RpycError};
+use super::{guard, into_raw, out_call, read_opt_str, read_str, status_call, write_out, RpycError};
 use crate::bridge;
 use std::ffi::c_char;
 use std::ptr;
@@ -104,7 +104,8 @@ pub unsafe extern "C" fn rpyc_discover(
         out_call(out_json, ptr::null_mut(), out_err, || {
             let service = read_str(service, "service")?;
             let host = read_str(registry_host, "registry_host")?;
-            bridge::discover(service, host, registry_port, tcp != 0, timeout_ms).map(|t| into_raw(&t))
+            bridge::discover(service, host, registry_port, tcp != 0, timeout_ms)
+                .map(|t| into_raw(&t))
         })
     }
 }

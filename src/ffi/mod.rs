@@ -102,7 +102,10 @@ pub(crate) unsafe fn read_str<'a>(p: *const c_char, name: &str) -> Result<&'a st
 ///
 /// # Safety
 /// As for `read_str`.
-pub(crate) unsafe fn read_opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>, BridgeError> {
+pub(crate) unsafe fn read_opt_str<'a>(
+    p: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, BridgeError> {
     if p.is_null() {
         return Ok(None);
     }
@@ -141,7 +144,10 @@ pub(crate) fn error_box(err: &BridgeError) -> *mut RpycError {
 /// # Safety
 /// `p` must be NULL (with `n` 0) or point to `n` valid `RpycSlice`s whose data stays valid
 /// for the lifetime `'a` (the duration of the C call).
-pub(crate) unsafe fn read_slices<'a>(p: *const RpycSlice, n: usize) -> Result<Vec<&'a [u8]>, BridgeError> {
+pub(crate) unsafe fn read_slices<'a>(
+    p: *const RpycSlice,
+    n: usize,
+) -> Result<Vec<&'a [u8]>, BridgeError> {
     if n == 0 {
         return Ok(Vec::new());
     }

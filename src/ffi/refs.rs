@@ -5,7 +5,9 @@
 //! a result holds (`{"$ref": id}`) is the caller's until rpyc_ref_release, or until its
 //! connection closes.
 
-use super::{out_call, read_opt_str, read_slices, status_call, value_box, RpycError, RpycSlice, RpycValue};
+use super::{
+    out_call, read_opt_str, read_slices, status_call, value_box, RpycError, RpycSlice, RpycValue,
+};
 use crate::bridge::{self, RefHandle};
 use crate::error::{BridgeError, RpycStatus};
 use std::ffi::c_char;
@@ -93,6 +95,19 @@ impl RpycOp {
         }
     }
 
+    /// The string fields the operation cannot do without: NULL there is an argument error.
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            RpycOp::Call | RpycOp::Getattr => &["module", "name"],
+            RpycOp::Import => &["module"],
+            RpycOp::RefGetattr => &["name"],
+            RpycOp::RefSetattr => &["name", "args_json"],
+            RpycOp::RefGetitem => &["args_json"],
+            RpycOp::RefSetitem => &["args_json", "kwargs_json"],
+            _ => &[],
+        }
+    }
+
     /// Every operation's name, for the test that checks them against the Python table.
     pub fn names() -> Vec<&'static str> {
         RpycOp::ALL.iter().map(|op| op.name()).collect()
@@ -146,21 +161,50 @@ pub unsafe extern "C" fn rpyc_request(
             }
             let req = &*req;
             let op = RpycOp::from_code(req.op).ok_or_else(|| {
-                BridgeError::new(RpycStatus::ErrArgument, format!("unknown operation {}", req.op))
+                BridgeError::new(
+                    RpycStatus::ErrArgument,
+                    format!("unknown operation {}", req.op),
+                )
             })?;
+            let module = read_opt_str(req.module, "module")?;
+            let name = read_opt_str(req.name, "name")?;
+            let args_json = read_opt_str(req.args_json, "args_json")?;
+            let kwargs_json = read_opt_str(req.kwargs_json, "kwargs_json")?;
+            let fields = [
+                ("module", module),
+                ("name", name),
+                ("args_json", args_json),
+                ("kwargs_json", kwargs_json),
+            ];
+            if let Some((field, _)) = fields
+                .iter()
+                .find(|(f, v)| v.is_none() && op.required().contains(f))
+            {
+                return Err(BridgeError::new(
+                    RpycStatus::ErrArgument,
+                    format!("{field} is NULL ({} needs it)", op.name()),
+                ));
+            }
             let request = bridge::Request {
                 op: op.name(),
                 conn: req.conn,
                 target: req.target,
-                module: read_opt_str(req.module, "module")?,
-                name: read_opt_str(req.name, "name")?,
-                args_json: read_opt_str(req.args_json, "args_json")?,
-                kwargs_json: read_opt_str(req.kwargs_json, "kwargs_json")?,
+                module,
+                name,
+                args_json,
+                kwargs_json,
                 buffers: &read_slices(req.buffers, req.nbuffers)?,
                 timeout_ms: req.timeout_ms,
                 cancel_fd: req.cancel_fd,
             };
-            bridge::request(&request).map(value_box)
+            // Without an out-pointer the value is dropped here, not boxed and lost.
+            bridge::request(&request).map(|v| {
+                if out_value.is_null() {
+                    ptr::null_mut()
+                } else {
+                    value_box(v)
+                }
+            })
         })
     }
 }
@@ -175,4 +219,3 @@ pub unsafe extern "C" fn rpyc_ref_release(r: u64, out_err: *mut *mut RpycError) 
     // SAFETY: per this function's contract.
     unsafe { status_call(out_err, || bridge::ref_release(r as RefHandle)) }
 }
-

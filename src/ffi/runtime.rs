@@ -2,7 +2,7 @@
 //!
 //! Ownership: `*out_json` is the caller's (rpyc_free_string); errors as in mod.rs.
 
-use super::{out_call, status_call, into_raw, RpycError};
+use super::{into_raw, out_call, status_call, RpycError};
 use crate::{bridge, entry, runtime};
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

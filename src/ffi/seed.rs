@@ -15,7 +15,6 @@ thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
 }
 
-
 /// Seed API: runs `f`, recording a failure as this thread's last error.
 fn seed_call<T>(failed: T, f: impl FnOnce() -> Result<T, BridgeError>) -> T {
     LAST_ERROR.with(|e| e.borrow_mut().take());
@@ -27,7 +26,6 @@ fn seed_call<T>(failed: T, f: impl FnOnce() -> Result<T, BridgeError>) -> T {
         }
     }
 }
-
 
 /// Starts the embedded Python. Returns 0 on success, -1 on failure (see rpyc_last_error).
 /// Idempotent and thread-safe; other functions also start it on first use.
@@ -111,4 +109,3 @@ pub extern "C" fn rpyc_is_connected() -> c_int {
 pub extern "C" fn rpyc_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ref().map_or(ptr::null(), |s| s.as_ptr()))
 }
-

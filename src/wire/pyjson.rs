@@ -10,11 +10,11 @@ use std::fmt::Write;
 
 /// Strings longer than this (in characters) travel as UTF-8 buffers, `{"$str":i}`:
 /// wireformat.BIG_STR, which a test checks.
-pub const BIG_STR: usize = 4096;
+pub(crate) const BIG_STR: usize = 4096;
 
 /// Tuples this long or longer are packed or pickled by the general path (wireformat's
 /// PICKLE_MIN, which a test checks): the hot path leaves them to it.
-pub const PICKLE_MIN: usize = 64;
+pub(crate) const PICKLE_MIN: usize = 64;
 
 /// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
 /// `buffers`, non-finite floats as `$float` tags. `None` for a tuple of PICKLE_MIN items

@@ -1,11 +1,14 @@
 /* Exercises the C ABI the way a C caller does, every result freed, for valgrind
- * (tests/e2e/leaks.sh): calls, errors, values with buffers, Refs, the seed API, unknown
- * handles. Each round repeats the same work, so a per-call leak shows up ROUNDS times.
+ * (tests/e2e/leaks.sh): every rpyc_request operation, errors, values with buffers, Refs,
+ * timeouts and cancel fds, the seed API, unknown handles and operations. Each round
+ * repeats the same work, so a per-call leak shows up ROUNDS times.
  *   abi_leaks PORT [ROUNDS]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
 #include "rpyc_bridge.h"
 
 static int failures;
@@ -27,57 +30,193 @@ static void check(const char *what, int32_t status, int32_t want, struct RpycErr
     rpyc_error_free(err);
 }
 
+/* A request with no connection, no Ref, no timeout and no cancel fd. */
+static struct RpycRequest req(int32_t op) {
+    struct RpycRequest r;
+    memset(&r, 0, sizeof r);
+    r.op = op;
+    r.cancel_fd = -1;
+    return r;
+}
+
+static struct RpycRequest on_conn(int32_t op, uint64_t conn, const char *module, const char *name, const char *args) {
+    struct RpycRequest r = req(op);
+    r.conn = conn;
+    r.module = module;
+    r.name = name;
+    r.args_json = args;
+    return r;
+}
+
+static struct RpycRequest on_ref(int32_t op, uint64_t target, const char *name, const char *args) {
+    struct RpycRequest r = req(op);
+    r.target = target;
+    r.name = name;
+    r.args_json = args;
+    return r;
+}
+
+/* Runs r, frees its value, returns its status (the error goes to *errp, for check). */
+static int32_t run(const struct RpycRequest *r, struct RpycError **errp) {
+    struct RpycValue *value = NULL;
+    int32_t status = rpyc_request(r, &value, errp);
+    rpyc_value_free(value);
+    return status;
+}
+
+/* Runs r, which must succeed with a Ref ({"$ref": id}); returns the id, 0 for a null
+ * result, or 0 on failure (reported). */
+static uint64_t ref_request(const char *what, const struct RpycRequest *r) {
+    struct RpycError *err = NULL;
+    struct RpycValue *value = NULL;
+    unsigned long long id = 0;
+    check(what, rpyc_request(r, &value, &err), 0, &err);
+    if (value && strcmp(value->json, "null") != 0 && sscanf(value->json, "{\"$ref\":%llu}", &id) != 1) {
+        fprintf(stderr, "%s: not a Ref: %s\n", what, value->json);
+        failures++;
+    }
+    rpyc_value_free(value);
+    return id;
+}
+
+/* Writes a byte to fd after delay_ms, from another thread. */
+struct delayed_write {
+    int fd;
+    int delay_ms;
+};
+
+static void *write_later(void *arg) {
+    struct delayed_write *w = arg;
+    usleep(w->delay_ms * 1000);
+    if (write(w->fd, "x", 1) != 1) perror("write");
+    return NULL;
+}
+
 static void round_trip(uint64_t conn) {
     struct RpycError *err = NULL;
     struct RpycValue *value = NULL;
-    uint64_t math = 0, sqrt_ref = 0, result = 0, list = 0, iter = 0, item = 0, n = 0;
-    char *text = NULL;
+    struct RpycRequest r;
+    uint64_t root, math, sqrt_ref, result, builtins, range_fn, range_obj, iter, item, dict_fn, d, types, ns_fn, ns;
 
     /* Calls by value, with and without buffers. */
-    check("call", rpyc_conn_call(conn, "math", "sqrt", "[16]", NULL, NULL, 0, 0, &value, &err), 0, &err);
-    rpyc_value_free(value);
+    r = on_conn(RPYC_OP_CALL, conn, "math", "sqrt", "[16]");
+    check("call", run(&r, &err), 0, &err);
     unsigned char bytes[64];
     memset(bytes, 7, sizeof bytes);
     struct RpycSlice slice = {bytes, sizeof bytes};
-    check("bytes", rpyc_conn_call(conn, "builtins", "bytes", "[{\"$bytes\": 0}]", NULL, &slice, 1, 0, &value, &err), 0, &err);
+    r = on_conn(RPYC_OP_CALL, conn, "builtins", "bytes", "[{\"$bytes\": 0}]");
+    r.buffers = &slice;
+    r.nbuffers = 1;
+    check("bytes", rpyc_request(&r, &value, &err), 0, &err);
     if (value && (value->nbuffers != 1 || value->buffers[0].len != sizeof bytes)) {
         fprintf(stderr, "bytes: %zu buffers\n", value->nbuffers);
         failures++;
     }
     rpyc_value_free(value);
-    check("kwargs", rpyc_conn_call(conn, "builtins", "dict", NULL, "{\"a\": [1, 2.5, \"x\", null]}", NULL, 0, 0, &value, &err), 0, &err);
-    rpyc_value_free(value);
-    check("getattr", rpyc_conn_getattr(conn, "math", "pi", 0, &value, &err), 0, &err);
-    rpyc_value_free(value);
+    r = on_conn(RPYC_OP_CALL, conn, "builtins", "dict", NULL);
+    r.kwargs_json = "{\"a\": [1, 2.5, \"x\", null]}";
+    check("kwargs", run(&r, &err), 0, &err);
+    r = on_conn(RPYC_OP_GETATTR, conn, "math", "pi", NULL);
+    check("getattr", run(&r, &err), 0, &err);
 
-    /* Errors: remote exception, bad JSON, missing buffer, unknown handles. */
-    check("remote error", rpyc_conn_call(conn, "math", "sqrt", "[-1]", NULL, NULL, 0, 0, &value, &err), RPYC_STATUS_ERR_PYTHON, &err);
-    check("bad json", rpyc_conn_call(conn, "math", "sqrt", "[", NULL, NULL, 0, 0, &value, &err), RPYC_STATUS_ERR_ARGUMENT, &err);
-    check("missing buffer", rpyc_conn_call(conn, "builtins", "len", "[{\"$bytes\": 3}]", NULL, NULL, 0, 0, &value, &err), RPYC_STATUS_ERR_ARGUMENT, &err);
-    check("unknown conn", rpyc_conn_call(12345, "math", "sqrt", "[1]", NULL, NULL, 0, 0, &value, &err), RPYC_STATUS_ERR_HANDLE, &err);
-    check("unknown ref", rpyc_ref_len(987654321, &n, &err), RPYC_STATUS_ERR_HANDLE, &err);
+    /* Errors: remote exception, bad JSON, missing buffer, unknown handles and operations. */
+    r = on_conn(RPYC_OP_CALL, conn, "math", "sqrt", "[-1]");
+    check("remote error", run(&r, &err), RPYC_STATUS_ERR_PYTHON, &err);
+    r = on_conn(RPYC_OP_CALL, conn, "math", "sqrt", "[");
+    check("bad json", run(&r, &err), RPYC_STATUS_ERR_ARGUMENT, &err);
+    r = on_conn(RPYC_OP_CALL, conn, "builtins", "len", "[{\"$bytes\": 3}]");
+    check("missing buffer", run(&r, &err), RPYC_STATUS_ERR_ARGUMENT, &err);
+    r = on_conn(RPYC_OP_CALL, 12345, "math", "sqrt", "[1]");
+    check("unknown conn", run(&r, &err), RPYC_STATUS_ERR_HANDLE, &err);
+    r = on_ref(RPYC_OP_REF_LEN, 987654321, NULL, NULL);
+    check("unknown ref", run(&r, &err), RPYC_STATUS_ERR_HANDLE, &err);
+    r = on_conn(99, conn, "math", "sqrt", "[1]");
+    check("unknown op", run(&r, &err), RPYC_STATUS_ERR_ARGUMENT, &err);
+    check("NULL req", rpyc_request(NULL, &value, &err), RPYC_STATUS_ERR_ARGUMENT, &err);
 
-    /* Refs: import, attribute, call, iterate, text, decode, release. */
-    check("import", rpyc_conn_import(conn, "math", &math, &err), 0, &err);
-    check("attr", rpyc_ref_getattr(math, "sqrt", &sqrt_ref, &err), 0, &err);
-    check("ref call", rpyc_ref_call(sqrt_ref, "[81]", NULL, NULL, 0, 0, &result, &err), 0, &err);
-    check("decode", rpyc_ref_decode(result, 0, &value, &err), 0, &err);
-    rpyc_value_free(value);
-    check("text", rpyc_ref_text(math, 0, &text, &err), 0, &err);
-    rpyc_free_string(text);
-    check("list", rpyc_conn_import(conn, "builtins", &list, &err), 0, &err);
-    uint64_t range_fn = 0, range_obj = 0;
-    check("range attr", rpyc_ref_getattr(list, "range", &range_fn, &err), 0, &err);
-    check("range call", rpyc_ref_call(range_fn, "[3]", NULL, NULL, 0, 0, &range_obj, &err), 0, &err);
-    check("len", rpyc_ref_len(range_obj, &n, &err), 0, &err);
-    check("iter", rpyc_ref_iter(range_obj, &iter, &err), 0, &err);
-    for (;;) {
-        check("next", rpyc_iter_next(iter, &item, &err), 0, &err);
+    /* A timeout, and a cancel fd written to from another thread (and one readable already);
+     * the connection answers the next request each time. */
+    r = on_conn(RPYC_OP_CALL, conn, "time", "sleep", "[0.3]");
+    r.timeout_ms = 20;
+    check("timeout", run(&r, &err), RPYC_STATUS_ERR_TIMEOUT, &err);
+    int fds[2];
+    if (pipe(fds) != 0) { perror("pipe"); failures++; return; }
+    struct delayed_write w = {fds[1], 50};
+    pthread_t writer;
+    pthread_create(&writer, NULL, write_later, &w);
+    r = on_conn(RPYC_OP_CALL, conn, "time", "sleep", "[0.3]");
+    r.cancel_fd = fds[0];
+    check("cancel", run(&r, &err), RPYC_STATUS_ERR_TIMEOUT, &err);
+    pthread_join(writer, NULL);
+    check("cancelled already", run(&r, &err), RPYC_STATUS_ERR_TIMEOUT, &err);
+    close(fds[0]);
+    close(fds[1]);
+    r = on_conn(RPYC_OP_CALL, conn, "math", "sqrt", "[16]");
+    r.timeout_ms = 30000;
+    check("after cancel", run(&r, &err), 0, &err);
+
+    /* Refs: root, import, attribute, call, value, repr and str, release. */
+    r = req(RPYC_OP_ROOT);
+    r.conn = conn;
+    root = ref_request("root", &r);
+    r = on_conn(RPYC_OP_IMPORT, conn, "math", NULL, NULL);
+    math = ref_request("import", &r);
+    r = on_ref(RPYC_OP_REF_GETATTR, math, "sqrt", NULL);
+    sqrt_ref = ref_request("attr", &r);
+    r = on_ref(RPYC_OP_REF_CALL, sqrt_ref, NULL, "[81]");
+    result = ref_request("ref call", &r);
+    r = on_ref(RPYC_OP_REF_VALUE, result, NULL, NULL);
+    check("value", run(&r, &err), 0, &err);
+    r = on_ref(RPYC_OP_REF_REPR, math, NULL, NULL);
+    check("repr", run(&r, &err), 0, &err);
+    r = on_ref(RPYC_OP_REF_STR, math, NULL, NULL);
+    check("str", run(&r, &err), 0, &err);
+
+    /* Iteration: len, iter, next until null. */
+    r = on_conn(RPYC_OP_IMPORT, conn, "builtins", NULL, NULL);
+    builtins = ref_request("builtins", &r);
+    r = on_ref(RPYC_OP_REF_GETATTR, builtins, "range", NULL);
+    range_fn = ref_request("range attr", &r);
+    r = on_ref(RPYC_OP_REF_CALL, range_fn, NULL, "[3]");
+    range_obj = ref_request("range call", &r);
+    r = on_ref(RPYC_OP_REF_LEN, range_obj, NULL, NULL);
+    check("len", run(&r, &err), 0, &err);
+    r = on_ref(RPYC_OP_REF_ITER, range_obj, NULL, NULL);
+    iter = ref_request("iter", &r);
+    for (int i = 0; i < 10; i++) {
+        r = on_ref(RPYC_OP_ITER_NEXT, iter, NULL, NULL);
+        item = ref_request("next", &r);
         if (item == 0) break;
         check("item release", rpyc_ref_release(item, &err), 0, &err);
     }
-    check("attr error", rpyc_ref_getattr(math, "no_such_name", &item, &err), RPYC_STATUS_ERR_PYTHON, &err);
-    uint64_t refs[] = {iter, range_obj, range_fn, list, result, sqrt_ref, math};
+    r = on_ref(RPYC_OP_REF_GETATTR, math, "no_such_name", NULL);
+    check("attr error", run(&r, &err), RPYC_STATUS_ERR_PYTHON, &err);
+
+    /* Setters: item and attribute, with buffers; the null result freed, or not asked for. */
+    r = on_ref(RPYC_OP_REF_GETATTR, builtins, "dict", NULL);
+    dict_fn = ref_request("dict attr", &r);
+    r = on_ref(RPYC_OP_REF_CALL, dict_fn, NULL, NULL);
+    d = ref_request("dict call", &r);
+    r = on_ref(RPYC_OP_REF_SETITEM, d, NULL, "\"k\"");
+    r.kwargs_json = "{\"$bytes\": 0}";
+    r.buffers = &slice;
+    r.nbuffers = 1;
+    check("setitem", run(&r, &err), 0, &err);
+    check("setitem, no out_value", rpyc_request(&r, NULL, &err), 0, &err);
+    r = on_ref(RPYC_OP_REF_GETITEM, d, NULL, "\"k\"");
+    item = ref_request("getitem", &r);
+    check("item release", rpyc_ref_release(item, &err), 0, &err);
+    r = on_conn(RPYC_OP_IMPORT, conn, "types", NULL, NULL);
+    types = ref_request("types", &r);
+    r = on_ref(RPYC_OP_REF_GETATTR, types, "SimpleNamespace", NULL);
+    ns_fn = ref_request("namespace attr", &r);
+    r = on_ref(RPYC_OP_REF_CALL, ns_fn, NULL, NULL);
+    ns = ref_request("namespace", &r);
+    r = on_ref(RPYC_OP_REF_SETATTR, ns, "x", "[1, \"two\"]");
+    check("setattr", run(&r, &err), 0, &err);
+    check("setattr, no out_value", rpyc_request(&r, NULL, &err), 0, &err);
+
+    uint64_t refs[] = {root, ns, ns_fn, types, d, dict_fn, iter, range_obj, range_fn, builtins, result, sqrt_ref, math};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
         check("release", rpyc_ref_release(refs[i], &err), 0, &err);
     check("double release", rpyc_ref_release(math, &err), RPYC_STATUS_ERR_HANDLE, &err);

@@ -10,7 +10,6 @@ arguments take the native path of wire.py; large array arguments go ahead in pie
 import contextlib
 import itertools
 import json
-import select
 import socket
 import threading
 import time
@@ -26,7 +25,7 @@ from rpyc.utils.factory import connect_stream
 import _rpyc_bridge_native as native
 
 from . import callbacks, tls
-from .wire import Wire
+from .wire import Wire, readable
 from .wireformat import HELPERS, PIECE
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
@@ -55,7 +54,7 @@ class Waits:
 
     def left(self, address):
         """Seconds left (None: no limit); raises once the request must stop waiting."""
-        if self.cancel_fd >= 0 and select.select([self.cancel_fd], [], [], 0)[0]:
+        if self.cancel_fd >= 0 and readable((self.cancel_fd,), 0):
             raise Cancelled(address)
         if self.deadline is None:
             return None
@@ -90,7 +89,7 @@ class _Stream(SocketStream):
         timeout = Timeout(timeout).timeleft()
         while True:
             try:
-                ready = select.select([self.sock, cancel[0]], [], [], timeout)[0]
+                ready = readable((self.sock, cancel[0]), timeout)
                 break
             except InterruptedError:
                 continue

@@ -1,7 +1,7 @@
 """Every request of the C ABI (rpyc_request) enters here: `run` looks the operation up in
 OPS, applies the request's deadline and cancel fd (Connection.bounded), and returns the
 result as (tagged JSON, buffers). A new operation is one entry in OPS, one RpycOp in
-src/abi/request.rs and one Go method.
+src/ffi/refs.rs and one Go method.
 
 Calls pick the first strategy that takes them (CALL_STRATEGIES): the native wire path for a
 known function with plain arguments, a direct netref call, the server's helper (which also
@@ -309,7 +309,7 @@ def iter_next(req):
     return req.new_ref(item)
 
 
-# name -> (function, whether it acts on a Ref); the names are RpycOp's (src/abi/request.rs).
+# name -> (function, whether it acts on a Ref); the names are RpycOp's (src/ffi/refs.rs).
 OPS = {
     "call": (call, False),
     "getattr": (getattr_, False),

@@ -23,6 +23,18 @@ import _rpyc_bridge_native as native
 SHARED_WAIT = 0.02  # see connection.SHARED_WAIT
 
 
+def readable(fds, timeout):
+    """The descriptors of `fds` (ints, or objects with fileno()) ready to read within
+    `timeout` seconds (None: no limit), as ints. poll(2), not select(2): select refuses
+    descriptors above 1023, which a process with many files open hands out (a cancel pipe,
+    the socket itself). A hang-up or an error counts as ready, as select would say."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+    return [fd for fd, _ in poller.poll(ms)]
+
+
 class Wire:
     """The native request path of one RPyC connection over plain TCP."""
 
@@ -101,10 +113,10 @@ class Wire:
                 return None
             if cancel_fd >= 0:
                 # Wait here, where the cancel fd can wake us; the frame is then read natively.
-                if not select.select([self.fd, cancel_fd], [], [], timeout)[0]:
+                if not readable((self.fd, cancel_fd), timeout):
                     rconn._recvlock.release()
                     return None
-                if select.select([cancel_fd], [], [], 0)[0]:
+                if readable((cancel_fd,), 0):
                     rconn._recvlock.release()
                     return None  # the caller's next waits.left() raises
             try:
