@@ -25,10 +25,10 @@ const LABEL_LOCAL_REF: i64 = 3;
 const HANDLE_CALL: i64 = 7;
 
 /// The longest frame the reader takes by default (`WithMaxFrameSize` in Go): 1 GiB.
-pub const DEFAULT_MAX_FRAME: usize = 1 << 30;
+pub(crate) const DEFAULT_MAX_FRAME: usize = 1 << 30;
 /// How deep tuples may nest in a reply by default (`WithMaxNesting` in Go). Python's own
 /// brine, recursing twice per level under a recursion limit of 1000, writes at most ~500.
-pub const DEFAULT_MAX_DEPTH: usize = 1000;
+pub(crate) const DEFAULT_MAX_DEPTH: usize = 1000;
 
 /// request(seq, target, args_json) -> bytes | None: the message calling the netref whose
 /// brine-encoded id_pack is `target` with the JSON array `args_json` as its arguments;
