@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(None) => {}
             // Only the last frame can be refused: the reader stops there.
-            Err(why) => assert_eq!(i + 1, outcomes.len(), "frame {i} refused ({why}), then more"),
+            Err(why) => assert_eq!(
+                i + 1,
+                outcomes.len(),
+                "frame {i} refused ({why}), then more"
+            ),
         }
     }
 });

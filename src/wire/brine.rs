@@ -352,8 +352,10 @@ mod tests {
             &[FSET, EMPTY_TUPLE],
             &[NOT_IMPLEMENTED],
             &[ELLIPSIS],
-            &[0x11, 0x51, COMPLEX, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            &[INT_L1, 2, b'+', b'1'],                // int() takes it, brine never writes it
+            &[
+                0x11, 0x51, COMPLEX, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            &[INT_L1, 2, b'+', b'1'], // int() takes it, brine never writes it
             &[0x11, INT_L1, 2, b'1', b'x', FSET], // RPyC's int() refuses it, with its error
         ] {
             assert_eq!(read(message), Err(Refusal::Unsupported), "{message:?}");

@@ -246,7 +246,13 @@ mod tests {
     #[test]
     fn truncated_frames_are_eof() {
         let whole = frame(false, b"abcdef");
-        for cut in [1, HEADER_LEN - 1, HEADER_LEN, HEADER_LEN + 3, whole.len() - 1] {
+        for cut in [
+            1,
+            HEADER_LEN - 1,
+            HEADER_LEN,
+            HEADER_LEN + 3,
+            whole.len() - 1,
+        ] {
             let err = read_from(&mut &whole[..cut], MAX).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "cut at {cut}");
             assert_eq!(err.to_string(), "connection closed by peer");

@@ -153,8 +153,7 @@ fn plain_reply(
         return Ok(None);
     };
     let (mut json, mut buffers) = (String::new(), Vec::new());
-    pyjson::write(py, &result, &mut json, &mut buffers)
-        .ok_or("out of memory writing the reply")?;
+    pyjson::write(py, &result, &mut json, &mut buffers).ok_or("out of memory writing the reply")?;
     Ok(Some((json, buffers)))
 }
 
@@ -296,7 +295,10 @@ mod tests {
             "the server's reply nests deeper than the limit of 1000"
         );
         let mut m = vec![2, 0x11, 0x59, 0x11, 0x51, 0x0a, b'x'];
-        assert_eq!(plain_reply(&m, 9), Some(("{\"$bytes\":0}".into(), vec![b"x".to_vec()])));
+        assert_eq!(
+            plain_reply(&m, 9),
+            Some(("{\"$bytes\":0}".into(), vec![b"x".to_vec()]))
+        );
         m.pop();
         assert_eq!(
             refusal(&m, DEFAULT_MAX_DEPTH),
@@ -359,7 +361,10 @@ mod tests {
             fuzz_reply(&oversize),
             [
                 bytes_json,
-                Err("the server sent a frame of 4294967295 bytes, over the limit of 1073741824".into())
+                Err(
+                    "the server sent a frame of 4294967295 bytes, over the limit of 1073741824"
+                        .into()
+                )
             ]
         );
     }
