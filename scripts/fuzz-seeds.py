@@ -108,6 +108,8 @@ def main():
                                   + brine.dump((4, (consts.LABEL_TUPLE, ((consts.LABEL_VALUE, 1),
                                                                          (consts.LABEL_VALUE, "x")))))),
         "edge_int_plus": frame(deep + b"\x16\x02+1"),
+        "edge_int_leading_zeros": frame(deep + b"\x16\x20-0000000000000000000001052452880"),
+        "edge_int_canonical": frame(deep + b"\x11\x16\x010\x16\x03-10"),
     })
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):

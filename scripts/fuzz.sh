@@ -29,6 +29,7 @@ ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run c_abi "$found" fuzz/corpus/c
 # length prefix claiming 4 GiB must not be believed.
 say "fuzz: reply reader, corpus replay, then ${seconds}s"
 wire_opts=(-max_len=4096 -detect_leaks=0 -malloc_limit_mb=64)
+rm -rf "${found:?}"/* # what c_abi found is no seed for this target
 ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run wire_reply "$found" fuzz/corpus/wire_reply -- -runs=0 "${wire_opts[@]}"
 ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run wire_reply "$found" fuzz/corpus/wire_reply -- -max_total_time="$seconds" "${wire_opts[@]}"
 

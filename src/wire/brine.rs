@@ -245,8 +245,15 @@ impl<'a> Reader<'a> {
                 };
                 let digits = self.take(n)?;
                 let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
-                if unsigned.is_empty() || !unsigned.iter().all(u8::is_ascii_digit) {
-                    // Python's int() takes more ("+1", " 1", "1_0"): RPyC decides.
+                // As str(int) writes it, which is also JSON's form: digits, no leading
+                // zeros, no "-0". Python's int() takes more ("+1", " 1", "1_0", "007"):
+                // RPyC decides those.
+                let canonical = match unsigned {
+                    [b'0'] => digits.len() == 1,
+                    [b'1'..=b'9', ..] => unsigned.iter().all(u8::is_ascii_digit),
+                    _ => false,
+                };
+                if !canonical {
                     return Err(Refusal::Unsupported);
                 }
                 Value::Long(std::str::from_utf8(digits).expect("ASCII digits"))
@@ -356,6 +363,10 @@ mod tests {
                 0x11, 0x51, COMPLEX, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             ],
             &[INT_L1, 2, b'+', b'1'], // int() takes it, brine never writes it
+            &[INT_L1, 3, b'0', b'1', b'2'], // so are leading zeros (not JSON: found by fuzzing)
+            &[INT_L1, 2, b'-', b'0'],
+            &[INT_L1, 3, b'-', b'0', b'1'],
+            &[INT_L1, 1, b'-'],
             &[0x11, INT_L1, 2, b'1', b'x', FSET], // RPyC's int() refuses it, with its error
         ] {
             assert_eq!(read(message), Err(Refusal::Unsupported), "{message:?}");
