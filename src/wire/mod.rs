@@ -70,7 +70,7 @@ fn call_message(py: Python<'_>, seq: i64, target: &[u8], args_json: &str) -> Opt
     Some(w.bytes)
 }
 
-/// recv(fd, timeout, max_len) -> (compressed, payload) | None: the next frame on the socket,
+/// recv(fd, timeout[, max_len]) -> (compressed, payload) | None: the next frame on the socket,
 /// waiting without the GIL, at most `timeout` seconds (None: no limit); None if none began
 /// in time. The peer closing the connection raises EOFError, as RPyC's stream does; a frame
 /// longer than `max_len` bytes raises ValueError before any of it is read (the stream is
@@ -80,7 +80,12 @@ pub(crate) fn recv(
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Option<(bool, Py<PyBytes>)>> {
     let py = args.py();
-    let (fd, timeout, max_len): (i32, Option<f64>, usize) = args.extract()?;
+    let (fd, timeout, max_len): (i32, Option<f64>, usize) = match args.len() {
+        2 => args
+            .extract()
+            .map(|(fd, timeout)| (fd, timeout, DEFAULT_MAX_FRAME))?,
+        _ => args.extract()?,
+    };
     // A timeout too large for a Duration (or NaN) is no timeout.
     let deadline = timeout
         .and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok())
@@ -99,7 +104,7 @@ pub(crate) fn recv(
     }
 }
 
-/// reply(message, seq, max_depth) -> (json, [bytes, ...]) | None: the result in `message`
+/// reply(message, seq[, max_depth]) -> (json, [bytes, ...]) | None: the result in `message`
 /// as the runtime's codec encodes it for Go, when `message` is the reply to request `seq`
 /// and its result is plain (by value, nothing brine leaves out); else None. A reply that is
 /// not brine, or nests tuples deeper than `max_depth`, raises ValueError.
@@ -108,7 +113,10 @@ pub(crate) fn reply(
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Option<(String, Py<PyList>)>> {
     let py = args.py();
-    let (message, seq, max_depth): (Bound<'_, PyBytes>, i64, usize) = args.extract()?;
+    let (message, seq, max_depth): (Bound<'_, PyBytes>, i64, usize) = match args.len() {
+        2 => args.extract().map(|(m, seq)| (m, seq, DEFAULT_MAX_DEPTH))?,
+        _ => args.extract()?,
+    };
     let Some((json, buffers)) =
         plain_reply(py, message.as_bytes(), Some(seq), max_depth).map_err(PyValueError::new_err)?
     else {
