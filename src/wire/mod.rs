@@ -126,6 +126,9 @@ pub(crate) fn reply(
     Ok(Some((json, buffers.unbind())))
 }
 
+/// A plain reply's result for Go: its JSON text and byte buffers.
+type PlainReply = (String, Vec<Vec<u8>>);
+
 /// A plain reply's result: (json, buffers); `Ok(None)` for any message RPyC reads instead
 /// (not a reply, the reply to another request than `seq` (None: any), a netref, a type
 /// brine has and this reader leaves out); `Err` says why a reply cannot be read at all.
@@ -134,7 +137,7 @@ fn plain_reply(
     message: &[u8],
     seq: Option<i64>,
     max_depth: usize,
-) -> Result<Option<(String, Vec<Vec<u8>>)>, String> {
+) -> Result<Option<PlainReply>, String> {
     let Some((&MSG_REPLY, body)) = message.split_first() else {
         return Ok(None);
     };
