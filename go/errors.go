@@ -6,20 +6,6 @@ import (
 	"fmt"
 )
 
-// Code says what kind of failure an *Error is. The values match RpycStatus in rpyc_bridge.h.
-type Code int32
-
-const (
-	CodeArgument Code = 1 // bad argument: invalid JSON, unsupported value, bad address
-	CodeInit     Code = 2 // the embedded Python did not start
-	CodeConnect  Code = 3 // could not connect, or the peer is not an RPyC server
-	CodePython   Code = 4 // the remote code raised (see PythonError)
-	CodeHandle   Code = 5 // unknown or closed connection handle
-	CodeTimeout  Code = 6 // no reply in time
-	CodeClosed   Code = 7 // the connection is closed or broken
-	CodeInternal Code = 8 // a bug in the bridge
-)
-
 // Sentinels for errors.Is: an *Error matches the sentinel of its Code.
 var (
 	ErrArgument = errors.New("rpyc: bad argument")

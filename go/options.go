@@ -16,6 +16,8 @@ type dialOptions struct {
 	KeepAlive          bool        `json:"keepalive,omitempty"`
 	Compress           bool        `json:"compress,omitempty"`
 	TLS                *tlsOptions `json:"tls,omitempty"`
+	MaxFrameBytes      int64       `json:"max_frame_bytes,omitempty"`
+	MaxNesting         int         `json:"max_nesting,omitempty"`
 
 	reconnect *reconnect
 }
@@ -54,6 +56,22 @@ func WithKeepAlive() DialOption { return func(o *dialOptions) { o.KeepAlive = tr
 // off: numeric payloads barely compress, and compressing 8 MB costs tens of milliseconds at
 // each end. Turn it on for slow links and text-heavy data.
 func WithCompression() DialOption { return func(o *dialOptions) { o.Compress = true } }
+
+// WithMaxFrameSize caps the frames the server may send on the native reply path (plain TCP,
+// classic servers): a frame longer than n bytes, before or after zlib, fails the call
+// with ErrClosed and closes the connection, before any of it is read. The default is 1 GiB.
+// No frame's buffer is allocated ahead of its bytes, whatever its header claims.
+func WithMaxFrameSize(n int64) DialOption {
+	return func(o *dialOptions) { o.MaxFrameBytes = max(n, 1) }
+}
+
+// WithMaxNesting caps how deep tuples and lists may nest in a reply the native path reads:
+// a deeper one fails the call with ErrClosed and closes the connection. The default is
+// 1000 (Python's own brine writes at most about 500 levels). A reply that is not valid
+// brine fails the same way.
+func WithMaxNesting(depth int) DialOption {
+	return func(o *dialOptions) { o.MaxNesting = max(depth, 1) }
+}
 
 // WithReconnect makes a broken connection dial again, before a new call, with exponential
 // backoff from first (doubling up to 5 s), at most attempts times, within the call's

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes for a bounded time, each target from its committed corpus:
-#   the C ABI (fuzz/, cargo +nightly fuzz): arbitrary handles, strings and buffers;
-#   the Go value encoding (go test -fuzz): FuzzDecode and FuzzEncodeRoundTrip.
+#   the C ABI (fuzz/, cargo +nightly fuzz, target c_abi): arbitrary handles, strings, buffers;
+#   the reply reader (target wire_reply): arbitrary bytes from the server, as frames of brine;
+#   the Go value encoding (go test -fuzz): FuzzDecode and FuzzEncodeRoundTrip;
+#   values through a real classic server and back (FuzzRoundTrip).
 # A crash fails the script; cargo-fuzz leaves the input in fuzz/artifacts/, go test in
 # go/testdata/fuzz/. Installs nightly and cargo-fuzz if missing.
 # Usage: scripts/fuzz.sh [SECONDS per target, default 60]
@@ -22,7 +24,17 @@ found=$(mktemp -d)
 trap 'rm -rf "$found"' EXIT
 ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run c_abi "$found" fuzz/corpus/c_abi -- -max_total_time="$seconds" -max_len=4096 -detect_leaks=0
 
-for target in FuzzDecode FuzzEncodeRoundTrip; do
+# The committed seeds (real frames, scripts/fuzz-seeds.py) are replayed first, each one
+# (-runs=0 runs the corpus only), then fuzzed from. No single allocation may pass 64 MB: a
+# length prefix claiming 4 GiB must not be believed.
+say "fuzz: reply reader, corpus replay, then ${seconds}s"
+wire_opts=(-max_len=4096 -detect_leaks=0 -malloc_limit_mb=64)
+rm -rf "${found:?}"/* # what c_abi found is no seed for this target
+ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run wire_reply "$found" fuzz/corpus/wire_reply -- -runs=0 "${wire_opts[@]}"
+ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run wire_reply "$found" fuzz/corpus/wire_reply -- -max_total_time="$seconds" "${wire_opts[@]}"
+
+# FuzzRoundTrip needs the test server (.venv, scripts/setup-venv.sh), as go test does.
+for target in FuzzDecode FuzzEncodeRoundTrip FuzzRoundTrip; do
     say "fuzz: Go $target, ${seconds}s"
     (cd go && CGO_ENABLED=1 go test -run '^$' -fuzz "^$target\$" -fuzztime "${seconds}s" .)
 done

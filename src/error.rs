@@ -26,18 +26,39 @@ pub enum RpycStatus {
 }
 
 impl RpycStatus {
+    /// Every status, in the order of their codes (0, 1, ...).
+    const ALL: [RpycStatus; 9] = [
+        RpycStatus::Ok,
+        RpycStatus::ErrArgument,
+        RpycStatus::ErrInit,
+        RpycStatus::ErrConnect,
+        RpycStatus::ErrPython,
+        RpycStatus::ErrHandle,
+        RpycStatus::ErrTimeout,
+        RpycStatus::ErrClosed,
+        RpycStatus::ErrInternal,
+    ];
+
     pub fn from_code(code: i64) -> RpycStatus {
-        match code {
-            0 => RpycStatus::Ok,
-            1 => RpycStatus::ErrArgument,
-            2 => RpycStatus::ErrInit,
-            3 => RpycStatus::ErrConnect,
-            4 => RpycStatus::ErrPython,
-            5 => RpycStatus::ErrHandle,
-            6 => RpycStatus::ErrTimeout,
-            7 => RpycStatus::ErrClosed,
-            _ => RpycStatus::ErrInternal,
-        }
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+            .unwrap_or(RpycStatus::ErrInternal)
+    }
+
+    /// (name, code) of every status, named as the header names them without its
+    /// `RPYC_STATUS_` prefix: what the runtime's Python code takes its codes from.
+    pub(crate) fn names() -> impl Iterator<Item = (String, i32)> {
+        Self::ALL.into_iter().map(|status| {
+            let mut name = String::new();
+            for (i, c) in format!("{status:?}").chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    name.push('_');
+                }
+                name.push(c.to_ascii_uppercase());
+            }
+            (name, status as i32)
+        })
     }
 }
 
@@ -76,3 +97,22 @@ impl fmt::Display for BridgeError {
 }
 
 impl std::error::Error for BridgeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names() {
+        for (i, status) in RpycStatus::ALL.into_iter().enumerate() {
+            assert_eq!(status as i64, i as i64);
+            assert_eq!(RpycStatus::from_code(i as i64), status);
+        }
+        assert_eq!(RpycStatus::from_code(-1), RpycStatus::ErrInternal);
+        assert_eq!(RpycStatus::from_code(99), RpycStatus::ErrInternal);
+        let names: Vec<_> = RpycStatus::names().collect();
+        assert_eq!(names[0], ("OK".to_string(), 0));
+        assert_eq!(names[1], ("ERR_ARGUMENT".to_string(), 1));
+        assert_eq!(names[8], ("ERR_INTERNAL".to_string(), 8));
+    }
+}

@@ -25,6 +25,8 @@ mod pyconfig;
 mod runtime;
 mod stdlib_image;
 mod wire;
+#[doc(hidden)]
+pub use wire::fuzz_reply;
 
 pub use bridge::*;
 pub use entry::python_main;

@@ -1,7 +1,7 @@
 //! `_rpyc_bridge_native`: the built-in module through which the runtime's own Python code
 //! (the stdlib importer, the callbacks) calls into Rust. Made once, right after start-up.
 
-use crate::{callbacks, client_cert, stdlib_image, wire};
+use crate::{callbacks, client_cert, stdlib_image, wire, RpycStatus};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyModule};
@@ -42,6 +42,13 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
                 include_str!("python/rpyc_bridge_rt/server_side.py"),
             ),
         )?;
+        // The C ABI's status codes (RpycStatus, the header's RPYC_STATUS_*) by name, for
+        // errors.py; and the reply reader's default limits, for wire.py.
+        for (name, code) in RpycStatus::names() {
+            module.add(format!("STATUS_{name}"), code)?;
+        }
+        module.add("WIRE_MAX_FRAME_BYTES", wire::DEFAULT_MAX_FRAME)?;
+        module.add("WIRE_MAX_NESTING", wire::DEFAULT_MAX_DEPTH)?;
         py.import("sys")?
             .getattr("modules")?
             .set_item("_rpyc_bridge_native", &module)?;

@@ -92,8 +92,8 @@ counts = {"native": 0, "dispatched": 0}
 wire_reply, dispatch = native.wire_reply, conn.conn._dispatch
 
 
-def counted_reply(data, seq):
-    reply = wire_reply(data, seq)
+def counted_reply(data, seq, *limits):
+    reply = wire_reply(data, seq, *limits)
     counts["native" if reply is not None else "dispatched"] += 1
     return reply
 

@@ -1,6 +1,7 @@
 //! RPyC's brine serialization (rpyc/core/brine.py), the part a plain call needs: Go's plain
 //! JSON arguments encoded as brine, and brine replies read back (pyjson.rs writes them for
-//! Go). Anything outside that part is `None`, and the caller leaves it to RPyC itself.
+//! Go). Anything outside that part is `Refusal::Unsupported`, and the caller leaves it to RPyC
+//! itself; what is not brine at all, or nested too deep, is refused outright.
 
 use super::json::Json;
 use super::pyfloat;
@@ -24,6 +25,12 @@ const TUP_L4: u8 = 0x15;
 const INT_L1: u8 = 0x16;
 const INT_L4: u8 = 0x17;
 const FLOAT: u8 = 0x18;
+// Brine, but left to RPyC.
+const NOT_IMPLEMENTED: u8 = 0x05;
+const ELLIPSIS: u8 = 0x06;
+const SLICE: u8 = 0x19;
+const FSET: u8 = 0x1a;
+const COMPLEX: u8 = 0x1b;
 /// Integers in [-0x30, 0xa0) are one byte: the integer plus 0x50.
 const IMM_BIAS: i64 = 0x50;
 const IMM_MIN: i64 = -0x30;
@@ -134,57 +141,93 @@ pub enum Value<'a> {
     Tuple(Vec<Value<'a>>),
 }
 
-/// Reads brine values off a message.
+/// Why the reader did not read a message.
+#[derive(Debug, PartialEq)]
+pub enum Refusal {
+    /// Brine, but a type this reader leaves to RPyC: slices, frozensets, complex numbers,
+    /// NotImplemented, Ellipsis, integers written other than as plain digits.
+    Unsupported,
+    /// Not brine: the message ends inside a value, a tag brine does not have, text that is
+    /// not UTF-8.
+    Malformed(&'static str),
+    /// Tuples nested deeper than the reader's limit.
+    TooDeep(usize),
+}
+
+type Read<'a> = Result<Value<'a>, Refusal>;
+
+/// Reads brine values off a message. Nothing it reads is allocated by a length the message
+/// claims (strings borrow from it; a tuple grows as its items arrive), and it recurses at
+/// most `max_depth` tuples deep.
 pub struct Reader<'a> {
     rest: &'a [u8],
+    /// How many more tuples may open inside the current one.
+    depth_left: usize,
+    max_depth: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(message: &'a [u8]) -> Self {
-        Reader { rest: message }
+    pub fn new(message: &'a [u8], max_depth: usize) -> Self {
+        Reader {
+            rest: message,
+            depth_left: max_depth,
+            max_depth,
+        }
     }
 
     pub fn at_end(&self) -> bool {
         self.rest.is_empty()
     }
 
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.rest.split_at_checked(n)?;
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Refusal> {
+        let (head, rest) = self
+            .rest
+            .split_at_checked(n)
+            .ok_or(Refusal::Malformed("the message ends inside a value"))?;
         self.rest = rest;
-        Some(head)
+        Ok(head)
     }
 
-    fn byte(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+    fn byte(&mut self) -> Result<u8, Refusal> {
+        Ok(self.take(1)?[0])
     }
 
-    fn len4(&mut self) -> Option<usize> {
-        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?) as usize)
+    fn len4(&mut self) -> Result<usize, Refusal> {
+        let bytes: [u8; 4] = self.take(4)?.try_into().expect("4 bytes");
+        Ok(u32::from_be_bytes(bytes) as usize)
     }
 
-    /// The next value; `None` for a malformed message or a type this reader leaves to
-    /// RPyC (slices, frozensets, complex numbers, NotImplemented, Ellipsis).
-    pub fn value(&mut self) -> Option<Value<'a>> {
+    /// The bytes of a string whose tag is `tag`.
+    fn bytes(&mut self, tag: u8) -> Result<&'a [u8], Refusal> {
+        let n = match tag {
+            EMPTY_STR => 0,
+            STR1..=STR4 => usize::from(tag - STR1) + 1,
+            STR_L1 => self.byte()?.into(),
+            _ => self.len4()?,
+        };
+        self.take(n)
+    }
+
+    /// The next value.
+    pub fn value(&mut self) -> Read<'a> {
         let tag = self.byte()?;
-        Some(match tag {
+        Ok(match tag {
             NONE => Value::None,
             TRUE => Value::Bool(true),
             FALSE => Value::Bool(false),
-            EMPTY_STR => Value::Bytes(&[]),
             EMPTY_TUPLE => Value::Tuple(Vec::new()),
-            STR1..=STR4 => Value::Bytes(self.take(usize::from(tag - STR1) + 1)?),
-            STR_L1 => {
-                let n = self.byte()?;
-                Value::Bytes(self.take(n.into())?)
+            EMPTY_STR | STR1..=STR4 | STR_L1 | STR_L4 => Value::Bytes(self.bytes(tag)?),
+            // Text is its UTF-8 bytes, as brine writes them (one level, no recursion).
+            UNICODE => {
+                let tag = self.byte()?;
+                if !matches!(tag, EMPTY_STR | STR1..=STR4 | STR_L1 | STR_L4) {
+                    return Err(Refusal::Malformed("text that is not bytes"));
+                }
+                Value::Str(
+                    std::str::from_utf8(self.bytes(tag)?)
+                        .map_err(|_| Refusal::Malformed("text is not UTF-8"))?,
+                )
             }
-            STR_L4 => {
-                let n = self.len4()?;
-                Value::Bytes(self.take(n)?)
-            }
-            UNICODE => match self.value()? {
-                Value::Bytes(b) => Value::Str(std::str::from_utf8(b).ok()?),
-                _ => return None,
-            },
             TUP1..=TUP4 => self.tuple(usize::from(tag - TUP1) + 1)?,
             TUP_L1 => {
                 let n = self.byte()?;
@@ -200,26 +243,44 @@ impl<'a> Reader<'a> {
                 } else {
                     self.len4()?
                 };
-                let digits = std::str::from_utf8(self.take(n)?).ok()?;
-                let unsigned = digits.strip_prefix('-').unwrap_or(digits);
-                if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
+                let digits = self.take(n)?;
+                let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
+                // As str(int) writes it, which is also JSON's form: digits, no leading
+                // zeros, no "-0". Python's int() takes more ("+1", " 1", "1_0", "007"):
+                // RPyC decides those.
+                let canonical = match unsigned {
+                    [b'0'] => digits.len() == 1,
+                    [b'1'..=b'9', ..] => unsigned.iter().all(u8::is_ascii_digit),
+                    _ => false,
+                };
+                if !canonical {
+                    return Err(Refusal::Unsupported);
                 }
-                Value::Long(digits)
+                Value::Long(std::str::from_utf8(digits).expect("ASCII digits"))
             }
-            FLOAT => Value::Float(f64::from_be_bytes(self.take(8)?.try_into().ok()?)),
+            FLOAT => Value::Float(f64::from_be_bytes(
+                self.take(8)?.try_into().expect("8 bytes"),
+            )),
             imm if (0x20..0xf0).contains(&imm) => Value::Int(i64::from(imm) - IMM_BIAS),
-            _ => return None,
+            NOT_IMPLEMENTED | ELLIPSIS | SLICE | FSET | COMPLEX => {
+                return Err(Refusal::Unsupported)
+            }
+            _ => return Err(Refusal::Malformed("a tag brine does not have")),
         })
     }
 
-    fn tuple(&mut self, len: usize) -> Option<Value<'a>> {
+    fn tuple(&mut self, len: usize) -> Read<'a> {
+        self.depth_left = self
+            .depth_left
+            .checked_sub(1)
+            .ok_or(Refusal::TooDeep(self.max_depth))?;
         // The length comes off the wire: grow as items arrive, not by the claim.
         let mut items = Vec::with_capacity(len.min(self.rest.len()));
         for _ in 0..len {
             items.push(self.value()?);
         }
-        Some(Value::Tuple(items))
+        self.depth_left += 1;
+        Ok(Value::Tuple(items))
     }
 }
 
@@ -274,8 +335,8 @@ mod tests {
         w.bytes_value(&[7; 300]);
         w.float(f64::NAN);
         w.bytes.extend_from_slice(&encode(r#""\u00e9""#).unwrap());
-        let mut r = Reader::new(&w.bytes);
-        let Some(Value::Tuple(items)) = r.value() else {
+        let mut r = Reader::new(&w.bytes, 10);
+        let Ok(Value::Tuple(items)) = r.value() else {
             panic!("not a tuple")
         };
         assert!(r.at_end());
@@ -287,18 +348,88 @@ mod tests {
         assert_eq!(items[299], Value::Str("é"));
     }
 
+    fn read(message: &[u8]) -> Read<'_> {
+        Reader::new(message, 100).value()
+    }
+
     #[test]
-    fn refuses_what_it_leaves_to_rpyc() {
+    fn leaves_other_brine_to_rpyc() {
         for message in [
-            &[0x19u8, 0x12, 0, 0, 0][..],    // a slice
-            &[0x1a, 0x02],                   // a frozenset
-            &[0x05],                         // NotImplemented
-            &[0x15, 0xff, 0xff, 0xff, 0xff], // a tuple longer than the message
-            &[INT_L1, 2, b'1', b'x'],        // an integer that is not digits
-            &[UNICODE, STR1, 0xff],          // invalid UTF-8
-            &[],
+            &[SLICE, 0x12, 0, 0, 0][..],
+            &[FSET, EMPTY_TUPLE],
+            &[NOT_IMPLEMENTED],
+            &[ELLIPSIS],
+            &[
+                0x11, 0x51, COMPLEX, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            &[INT_L1, 2, b'+', b'1'], // int() takes it, brine never writes it
+            &[INT_L1, 3, b'0', b'1', b'2'], // so are leading zeros (not JSON: found by fuzzing)
+            &[INT_L1, 2, b'-', b'0'],
+            &[INT_L1, 3, b'-', b'0', b'1'],
+            &[INT_L1, 1, b'-'],
+            &[0x11, INT_L1, 2, b'1', b'x', FSET], // RPyC's int() refuses it, with its error
         ] {
-            assert_eq!(Reader::new(message).value(), None, "{message:?}");
+            assert_eq!(read(message), Err(Refusal::Unsupported), "{message:?}");
         }
+    }
+
+    #[test]
+    fn refuses_malformed_brine() {
+        let ends = Refusal::Malformed("the message ends inside a value");
+        let tag = Refusal::Malformed("a tag brine does not have");
+        for (message, why) in [
+            (&[][..], &ends),
+            (&[TUP_L4, 0xff, 0xff, 0xff, 0xff], &ends), // a tuple longer than the message
+            (&[TUP_L4, 0xff, 0xff], &ends),
+            (&[STR_L4, 0, 0, 1, 0, b'x'], &ends),
+            (&[INT_L4, 0xff, 0xff, 0xff, 0xff, b'1'], &ends),
+            (&[FLOAT, 0, 0, 0], &ends),
+            (&[0x12, 0x51, 0x52], &ends),
+            (&[0x07], &tag),
+            (&[0x09, 0x51], &tag), // TAG_LONG, gone with Python 2
+            (&[0x1c], &tag),
+            (&[0x11, 0x51, 0xf0], &tag),
+            (&[0xff], &tag),
+            (
+                &[UNICODE, STR1, 0xff],
+                &Refusal::Malformed("text is not UTF-8"),
+            ),
+            (
+                &[UNICODE, UNICODE, STR1, b'x'],
+                &Refusal::Malformed("text that is not bytes"),
+            ),
+            (
+                &[UNICODE, 0x10, 0x51],
+                &Refusal::Malformed("text that is not bytes"),
+            ),
+        ] {
+            assert_eq!(read(message).as_ref(), Err(why), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_nesting_deeper_than_the_limit() {
+        // ((((...(1,)...)))): depth tuples, each holding the next.
+        let nested = |depth: usize| [vec![0x10; depth], vec![0x51]].concat();
+        assert!(Reader::new(&nested(100), 100).value().is_ok());
+        assert_eq!(
+            Reader::new(&nested(101), 100).value(),
+            Err(Refusal::TooDeep(100))
+        );
+        // Siblings do not add up: 100 tuples side by side, each 99 deep, are 100 deep.
+        let mut wide = vec![TUP_L1, 100];
+        for _ in 0..100 {
+            wide.extend_from_slice(&nested(99));
+        }
+        let mut r = Reader::new(&wide, 100);
+        assert!(matches!(r.value(), Ok(Value::Tuple(items)) if items.len() == 100));
+        assert!(r.at_end());
+        // A million deep, and text tags that would each recurse: refused, no stack overflow.
+        assert_eq!(
+            Reader::new(&nested(1_000_000), 1000).value(),
+            Err(Refusal::TooDeep(1000))
+        );
+        let texts = [vec![UNICODE; 1_000_000], vec![STR1, b'x']].concat();
+        assert!(matches!(read(&texts), Err(Refusal::Malformed(_))));
     }
 }

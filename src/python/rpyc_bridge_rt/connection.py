@@ -184,7 +184,8 @@ class Connection:
                 pass  # a server stream with no socket option: only slower
         self.conn._config["sync_request_timeout"] = options.get("sync_request_timeout")
         # The hot path's native requests (wire.py), on plain TCP.
-        self.wire = Wire(self.conn, self.address) if self.classic and Wire.usable(self.conn) else None
+        self.wire = (Wire(self.conn, self.address, options.get("max_frame_bytes"), options.get("max_nesting"))
+                     if self.classic and Wire.usable(self.conn) else None)
 
     @property
     def classic(self):

@@ -1,11 +1,22 @@
 """Errors of the bridge, and their description for the C side (code, type, message, traceback).
 
-Codes match `RpycStatus` in src/error.rs.
+The codes are `RpycStatus` of src/error.rs (RPYC_STATUS_* in the header), as the native
+module gives them; go/status_test.go checks them against the header.
 """
 
 import socket
 
-OK, ERR_ARGUMENT, ERR_INIT, ERR_CONNECT, ERR_PYTHON, ERR_HANDLE, ERR_TIMEOUT, ERR_CLOSED, ERR_INTERNAL = range(9)
+import _rpyc_bridge_native as _native
+
+OK = _native.STATUS_OK
+ERR_ARGUMENT = _native.STATUS_ERR_ARGUMENT
+ERR_INIT = _native.STATUS_ERR_INIT
+ERR_CONNECT = _native.STATUS_ERR_CONNECT
+ERR_PYTHON = _native.STATUS_ERR_PYTHON
+ERR_HANDLE = _native.STATUS_ERR_HANDLE
+ERR_TIMEOUT = _native.STATUS_ERR_TIMEOUT
+ERR_CLOSED = _native.STATUS_ERR_CLOSED
+ERR_INTERNAL = _native.STATUS_ERR_INTERNAL
 
 
 class BridgeError(Exception):

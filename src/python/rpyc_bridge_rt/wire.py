@@ -20,6 +20,8 @@ from rpyc.core import brine
 
 import _rpyc_bridge_native as native
 
+from .errors import BridgeError, ERR_CLOSED
+
 SHARED_WAIT = 0.02  # see connection.SHARED_WAIT
 
 
@@ -38,9 +40,14 @@ def readable(fds, timeout):
 class Wire:
     """The native request path of one RPyC connection over plain TCP."""
 
-    def __init__(self, rconn, address):
+    def __init__(self, rconn, address, max_frame=None, max_depth=None):
         self.rconn = rconn
         self.address = address
+        # What a reply may be (dial options max_frame_bytes, max_nesting): a frame over
+        # max_frame bytes, before or after zlib, or tuples nested over max_depth, fail
+        # the call and close the connection; so does a reply that is not brine.
+        self.max_frame = max_frame or native.WIRE_MAX_FRAME_BYTES
+        self.max_depth = max_depth or native.WIRE_MAX_NESTING
         self.fd = rconn._channel.stream.sock.fileno()
         self.targets = {}  # a netref's id_pack -> its brine encoding
 
@@ -96,6 +103,28 @@ class Wire:
             finally:
                 rconn._sendlock.release()
 
+    def _decompress(self, data):
+        """A compressed frame's payload, at most max_frame bytes of it (ValueError if more,
+        or if it is not zlib)."""
+        unzip = zlib.decompressobj()
+        try:
+            data = unzip.decompress(data, self.max_frame)
+        except zlib.error as exc:
+            raise ValueError("the server sent a compressed frame that is not zlib: %s" % exc) from None
+        if unzip.unconsumed_tail or not unzip.eof:
+            if len(data) < self.max_frame:
+                raise ValueError("the server sent a compressed frame that is not zlib: it ends early")
+            raise ValueError("the server sent a frame that decompresses to more than the limit of %d bytes"
+                             % self.max_frame)
+        return data
+
+    def _refused(self, exc):
+        """The error for a reply that was refused, after the connection was closed."""
+        text = str(exc)
+        if "limit" in text:
+            text += " (rpyc.%s raises it)" % ("WithMaxNesting" if "nests" in text else "WithMaxFrameSize")
+        return BridgeError(ERR_CLOSED, "%s: %s; the connection is closed" % (self.address, text))
+
     def _serve(self, seq, outcome, timeout, cancel_fd):
         """Connection.serve, reading with native code: our plain reply is returned as (json,
         buffers); any other frame is dispatched by RPyC. None when nothing was ours."""
@@ -120,19 +149,27 @@ class Wire:
                     rconn._recvlock.release()
                     return None  # the caller's next waits.left() raises
             try:
-                frame = native.wire_recv(self.fd, timeout)
+                frame = native.wire_recv(self.fd, timeout, self.max_frame)
+                if frame is not None and frame[0]:
+                    frame = False, self._decompress(frame[1])
             except Exception as exc:
                 rconn._recvlock.release()
-                if isinstance(exc, EOFError):
+                if isinstance(exc, (EOFError, ValueError)):
                     rconn.close()
+                if isinstance(exc, ValueError):
+                    raise self._refused(exc) from None
                 raise
             if frame is None:
                 rconn._recvlock.release()
                 return None
-            compressed, data = frame
-            if compressed:
-                data = zlib.decompress(data)
-            reply = native.wire_reply(data, seq)
+            data = frame[1]
+            try:
+                reply = native.wire_reply(data, seq, self.max_depth)
+            except ValueError as exc:
+                rconn._request_callbacks.pop(seq, None)
+                rconn._recvlock.release()
+                rconn.close()
+                raise self._refused(exc) from None
             if reply is None:
                 rconn._dispatch(data)  # releases the receive lock itself
                 return None
