@@ -15,7 +15,7 @@ Usage: python python_client.py HOST PORT latency N
        python python_client.py HOST PORT first_call NAME...
          microseconds per first call of each math.NAME(0.5), as a Python user writes it
          (conn.modules.math.NAME(0.5)), after the module itself was reached once
-       python python_client.py HOST PORT values KIND COUNT REPEAT
+       python python_client.py HOST PORT values KIND COUNT REPEAT WARMUP
          milliseconds per by-value result and per argument of bench_fixtures.make(KIND,
          COUNT): a str or bytes result as RPyC returns it, containers with
          rpyc.classic.obtain; arguments as a str, bytes or tuple by value, dicts and nested
@@ -32,7 +32,7 @@ import rpyc
 
 
 def per_call(fn, n, warmup=200):
-    for _ in range(min(warmup, n)):
+    for _ in range(min(warmup, n) if warmup else 0):
         fn()
     start = time.perf_counter()
     for _ in range(n):
@@ -70,21 +70,21 @@ def main():
             getattr(conn.modules.math, name)(0.5)
         print(json.dumps({"us": (time.perf_counter() - start) / len(sys.argv[4:]) * 1e6}))
     elif mode == "values":
-        kind, count, repeat = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+        kind, count, repeat, warmup = sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+        conn._config["sync_request_timeout"] = None  # a 10M-element tuple takes RPyC minutes
         bench = conn.modules.bench_fixtures
         make, size = bench.make, bench.size
         by_value = kind in ("str", "bytes")
         fetch = (lambda: make(kind, count)) if by_value else (lambda: rpyc.classic.obtain(make(kind, count)))
         value = fetch()
-        result_ms = per_call(fetch, repeat, warmup=1) * 1e3
+        result_ms = per_call(fetch, repeat, warmup=warmup) * 1e3
         if kind in ("ints", "floats"):
             value = tuple(value)
         if kind in ("dict", "nested"):
             send = lambda: size(rpyc.classic.deliver(conn, value))  # noqa: E731
         else:
             send = lambda: size(value)  # noqa: E731
-        assert send() == len(value)
-        print(json.dumps({"result_ms": result_ms, "arg_ms": per_call(send, repeat, warmup=1) * 1e3}))
+        print(json.dumps({"result_ms": result_ms, "arg_ms": per_call(send, repeat, warmup=warmup) * 1e3}))
     elif mode == "callbacks":
         ping_many = conn.modules.bridge_fixtures.ping_many
         ping_many(lambda i: i, 100)

@@ -50,8 +50,10 @@ func sizeLabel(k valueKind, n int) string {
 	return fmt.Sprintf("%dk", n/1000)
 }
 
-// repeats: fewer runs of the large sizes.
+// repeats: fewer runs of the large sizes, and no warm-up run of the largest (both clients).
 func repeats(i int) int { return [3]int{5, 3, 1}[i] }
+
+func warmups(i int) int { return [3]int{1, 1, 0}[i] }
 
 // valueRows times each kind and size as a result (Call + Decode) and as an argument,
 // beside Python's rpyc client doing the same in the same run, and the time per MB at the
@@ -68,13 +70,13 @@ func valueRows(t *table, addr, serverPython string) {
 		var perMB [3]float64
 		for i, n := range k.sizes {
 			var value any
-			result := timeMS(repeats(i), func() {
+			result := timeMS(repeats(i), warmups(i), func() {
 				v, err := conn.Call(ctx, "bench_fixtures", "make", k.name, n)
 				must(err, "make "+k.name)
 				value, err = k.decode(v)
 				must(err, "decode "+k.name)
 			})
-			arg := timeMS(repeats(i), func() {
+			arg := timeMS(repeats(i), warmups(i), func() {
 				v, err := conn.Call(ctx, "bench_fixtures", "size", value)
 				must(err, "size "+k.name)
 				var got int
@@ -85,7 +87,7 @@ func valueRows(t *table, addr, serverPython string) {
 				ArgMS    float64 `json:"arg_ms"`
 			}
 			out, err := exec.Command(serverPython, "tests/bench/python_client.py", host, port, "values", k.name,
-				strconv.Itoa(n), strconv.Itoa(repeats(i))).Output()
+				strconv.Itoa(n), strconv.Itoa(repeats(i)), strconv.Itoa(warmups(i))).Output()
 			must(err, "python values baseline "+k.name)
 			must(json.Unmarshal(out, &base), "python values baseline output")
 			label := sizeLabel(k, n)
@@ -98,9 +100,11 @@ func valueRows(t *table, addr, serverPython string) {
 	}
 }
 
-// timeMS is the mean ms per run of f, after one warm-up run.
-func timeMS(n int, f func()) float64 {
-	f()
+// timeMS is the mean ms per run of f, after `warmup` runs.
+func timeMS(n, warmup int, f func()) float64 {
+	for range warmup {
+		f()
+	}
 	start := time.Now()
 	for range n {
 		f()

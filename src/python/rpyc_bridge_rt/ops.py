@@ -58,6 +58,13 @@ class Request:
         """(texts, buffers, objects) for the server's helper: buffers over a piece are sent
         ahead, and each {"$ref": id} becomes an index into `objects`, the Refs' objects."""
         objs = []
+        for text in texts:
+            if text is not None and len(text) <= LARGE_JSON:
+                # Checked here, so that bad JSON from C is ErrArgument, not the server's error.
+                try:
+                    json.loads(text)
+                except ValueError as err:
+                    raise BridgeError(ERR_ARGUMENT, "arguments are not valid JSON: %s" % err) from None
         if any(t is not None and '"$ref"' in t for t in texts):
             refs_of = _RefsOf(self.handle)
 
