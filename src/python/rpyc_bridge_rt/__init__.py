@@ -113,7 +113,7 @@ def close_conn(handle):
 
 def is_connected(handle):
     conn = _conns.get(handle)
-    return conn is not None and not conn.conn.closed
+    return conn is not None and not conn.closed
 
 
 def call(handle, module, func, args_json, kwargs_json, buffers, timeout_ms, plain=False):

@@ -159,8 +159,14 @@ class Connection:
     def classic(self):
         return self.helpers is not None
 
+    @property
+    def closed(self):
+        """rpyc's conn.closed, or its stream closed under it: a send that fails closes the
+        stream but leaves conn.closed False, and a reconnect must see it broken."""
+        return self.conn.closed or self.conn._channel.closed
+
     def check_open(self):
-        if self.conn.closed:
+        if self.closed:
             raise BridgeError(ERR_CLOSED, "the connection to %s is closed" % self.address)
 
     def request(self, fn, args, timeout, kwargs=None):
