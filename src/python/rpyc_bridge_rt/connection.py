@@ -49,9 +49,24 @@ class _Stream(SocketStream):
         self.seen = b""
 
     def read(self, count):
-        data = super().read(count)
-        if self.seen is not None and len(self.seen) < SEEN:
-            self.seen += data[:SEEN - len(self.seen)]
+        if self.seen is None:
+            return super().read(count)
+        # During the handshake: as SocketStream.read, keeping what arrives even when the
+        # peer closes before `count` bytes (an HTTP server's answer does).
+        data = b""
+        while len(data) < count:
+            try:
+                buf = self.sock.recv(min(self.MAX_IO_CHUNK, count - len(data)))
+            except socket.timeout:
+                continue
+            except OSError as err:
+                self.close()
+                raise EOFError(err) from None
+            if not buf:
+                self.close()
+                raise EOFError("connection closed by peer")
+            self.seen += buf[:max(SEEN - len(self.seen), 0)]
+            data += buf
         return data
 
     def write(self, data):
