@@ -392,6 +392,7 @@ def info():
         "rpyc_version": rpyc.__version__,
         "builtin_modules": sorted(sys.builtin_module_names),
         "path": sys.path,
+        "executable": sys.executable,
         "isolated": bool(flags.isolated),
         "ignore_environment": bool(flags.ignore_environment),
         "no_site": bool(flags.no_site),
