@@ -114,6 +114,7 @@ func main() {
 	must(err, "python callback baseline")
 	must(json.Unmarshal(out, &cbBase), "python callback baseline output")
 	t.row("callback round trip, µs (vs Python client passing a Python function)", callbackUS(*addr, 5000), cbBase.US)
+	transferRows(t, *addr, *serverPython)
 
 	self, _ := os.Executable()
 	stockPrelude := fmt.Sprintf("import sys; sys.path.insert(0, %q); ", *wheels)
