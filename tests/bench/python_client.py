@@ -13,6 +13,8 @@ Usage: python python_client.py HOST PORT latency N
        python python_client.py HOST PORT download 1 REMOTE LOCAL
          seconds for rpyc.classic.upload (download) of one file, with its default chunk
          size, and the client's peak RSS growth meanwhile in MB (the peak is reset first)
+         (with a trailing nodelay: TCP_NODELAY on the client's socket, as the bridge sets it;
+         rpyc leaves Nagle's algorithm on, which stalls its many 64 kB writes)
        python python_client.py HOST PORT callbacks N
          microseconds per callback when the server calls a client function N times
          (bridge_fixtures.ping_many) and the client passes a Python function
@@ -77,6 +79,9 @@ def main():
         arange_bytes = conn.namespace["_arange_bytes"]
         print(json.dumps({"ms": per_call(lambda: arange_bytes(count), n, warmup=2) * 1e3}))
     elif mode in ("upload", "download"):
+        if sys.argv[7:] == ["nodelay"]:
+            import socket
+            conn._channel.stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fn = getattr(rpyc.classic, mode)
         seconds, growth = transfer(lambda src, dst: fn(conn, src, dst), sys.argv[5], sys.argv[6])
         print(json.dumps({"s": seconds, "rss_mb": growth, "size": os.path.getsize(sys.argv[6] if mode == "download" else sys.argv[5])}))

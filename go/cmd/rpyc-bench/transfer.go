@@ -65,8 +65,9 @@ func transferRows(t *table, addr, serverPython string) {
 		Size  int64   `json:"size"`
 	}
 	host, port, _ := strings.Cut(addr, ":")
-	python := func(mode, src, dst string) {
-		out, err := exec.Command(serverPython, "tests/bench/python_client.py", host, port, mode, "1", src, dst).Output()
+	python := func(mode, src, dst string, extra ...string) {
+		args := append([]string{"tests/bench/python_client.py", host, port, mode, "1", src, dst}, extra...)
+		out, err := exec.Command(serverPython, args...).Output()
 		must(err, "python "+mode)
 		must(json.Unmarshal(out, &base), "python "+mode+" output")
 		if base.Size != transferSize {
@@ -76,9 +77,13 @@ func transferRows(t *table, addr, serverPython string) {
 	python("upload", local, remote)
 	t.row("200 MB Upload, s (vs Python rpyc.classic.upload)", upS, base.S)
 	t.row("  client peak RSS growth, MB (vs that Python client's)", upMB, base.RSSMB)
+	python("upload", local, remote, "nodelay")
+	t.row("  same, vs that client with TCP_NODELAY (rpyc leaves Nagle on)", upS, base.S)
 	python("download", remote, back)
 	t.row("200 MB Download, s (vs Python rpyc.classic.download)", downS, base.S)
 	t.row("  client peak RSS growth, MB (vs that Python client's)", downMB, base.RSSMB)
+	python("download", remote, back, "nodelay")
+	t.row("  same, vs that client with TCP_NODELAY (rpyc leaves Nagle on)", downS, base.S)
 }
 
 // measure runs f and returns its wall time in seconds and this process's peak RSS growth
