@@ -72,6 +72,7 @@ func (c *Conn) Upload(ctx context.Context, r io.Reader, remotePath string, opts 
 	if err != nil {
 		return err
 	}
+	defer file.Close() // after the clean-up below, which still uses it
 	open := true
 	defer func() {
 		if err == nil {
@@ -86,7 +87,6 @@ func (c *Conn) Upload(ctx context.Context, r io.Reader, remotePath string, opts 
 			_ = removed.Close()
 		}
 	}()
-	defer file.Close()
 	write, err := file.Attr(ctx, "write")
 	if err != nil {
 		return err
