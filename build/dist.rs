@@ -68,7 +68,9 @@ pub fn resolve(ctx: &Context) -> Result<Distribution, String> {
         }
     }
     if !source.is_cached() {
-        println!("cargo:warning=rpyc-bridge: building CPython from source because {why_source}");
+        // cargo shows a warning's first line only.
+        let why = why_source.replace('\n', "; ");
+        println!("cargo:warning=rpyc-bridge: building CPython from source because {why}");
     }
     let root = source.build(ctx)?;
     Distribution::open(

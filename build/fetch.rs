@@ -46,13 +46,18 @@ pub fn fetch(ctx: &Context, want: &Wanted) -> Result<PathBuf, String> {
                     return Err(e);
                 }
             },
-            Err(e) => failures.push(format!("  {url}: {e}")),
+            Err(e) => failures.push(format!("{url}: {e}")),
         }
     }
+    // One line: cargo shows only the first line of a warning, and the build falls back to a
+    // source build with this as its reason.
+    if failures.is_empty() {
+        failures.push("no URL is pinned for it".into());
+    }
     Err(format!(
-        "could not download {}:\n{}",
+        "could not download {}: {}",
         want.file,
-        failures.join("\n")
+        failures.join("; ")
     ))
 }
 
@@ -102,6 +107,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A failed request, said plainly: the HTTP status, or what failed on the way.
+fn download_error(err: ureq::Error) -> String {
+    match err {
+        ureq::Error::StatusCode(code) => format!("HTTP status {code}"),
+        ureq::Error::Io(e) => format!("connection error: {e}"),
+        ureq::Error::HostNotFound => "connection error: host not found".into(),
+        ureq::Error::ConnectionFailed => "connection error: connection failed".into(),
+        ureq::Error::Timeout(t) => format!("connection error: timed out ({t})"),
+        e => e.to_string(),
+    }
+}
+
 /// Streams `url` to `dest` through a temporary file, so an interrupted download never
 /// looks complete.
 fn download(url: &str, dest: &Path) -> Result<(), String> {
@@ -116,7 +133,7 @@ fn download(url: &str, dest: &Path) -> Result<(), String> {
         )
         .build()
         .new_agent();
-    let response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let response = agent.get(url).call().map_err(download_error)?;
     let tmp = dest.with_extension("part");
     let mut out =
         File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;

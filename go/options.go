@@ -18,6 +18,7 @@ type dialOptions struct {
 	TLS                *tlsOptions `json:"tls,omitempty"`
 	MaxFrameBytes      int64       `json:"max_frame_bytes,omitempty"`
 	MaxNesting         int         `json:"max_nesting,omitempty"`
+	Setup              *string     `json:"setup,omitempty"`
 
 	reconnect *reconnect
 }
@@ -80,5 +81,20 @@ func WithMaxNesting(depth int) DialOption {
 func WithReconnect(attempts int, first time.Duration) DialOption {
 	return func(o *dialOptions) {
 		o.reconnect = &reconnect{attempts: max(attempts, 1), first: max(first, time.Millisecond)}
+	}
+}
+
+// WithSetup runs code in the connection's namespace (as Conn.Execute does) right after the
+// connection is made, and again after every reconnect (WithReconnect), so that the helpers
+// it defines are always there. Keep them in a .py file and //go:embed it. Several WithSetup
+// options run in order, as one block. The code runs within the connect timeout; a raise or a
+// syntax error in it fails the Dial with a *PythonError that carries the remote traceback.
+// Classic servers only: with WithCustomService, Dial fails with ErrArgument.
+func WithSetup(code string) DialOption {
+	return func(o *dialOptions) {
+		if o.Setup != nil {
+			code = *o.Setup + "\n" + code
+		}
+		o.Setup = &code
 	}
 }

@@ -2,6 +2,7 @@ package rpyc
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -46,6 +47,10 @@ func (c *Conn) reconnect(ctx context.Context, old uint64) (uint64, error) {
 			return h, nil
 		}
 		last = err
+		var pyErr *PythonError
+		if errors.As(err, &pyErr) { // the WithSetup code raised: dialling again cannot help
+			return 0, err
+		}
 	}
 	return 0, &Error{Code: CodeConnect, Op: "reconnect", Message: last.Error()}
 }

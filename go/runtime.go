@@ -12,6 +12,10 @@ type RuntimeInfo struct {
 	RPyCVersion    string   `json:"rpyc_version"`
 	BuiltinModules []string `json:"builtin_modules"`
 	Path           []string `json:"path"`
+	// Executable is sys.executable: this binary itself (never a python found on PATH), so
+	// that code which starts sys.executable (multiprocessing, subprocess helpers) starts
+	// this program.
+	Executable string `json:"executable"`
 }
 
 // Info reports the embedded Python's version, rpyc version and built-in modules.

@@ -55,6 +55,15 @@ unsafe fn fill_and_start(config: &mut ffi::PyConfig, startup: &Startup) -> Resul
     config.pathconfig_warnings = 0;
     config.safe_path = 1;
     config.module_search_paths_set = 1;
+    // sys.executable is this very binary. Left to itself, CPython takes argv[0], or
+    // "python" in library mode, and looks it up on PATH: a system Python there would be
+    // what multiprocessing and subprocess helpers run.
+    if let Some(exe) = own_executable() {
+        // SAFETY: `exe` is a valid C string; CPython copies it into `config`.
+        check(unsafe {
+            ffi::PyConfig_SetBytesString(config, &mut config.executable, exe.as_ptr())
+        })?;
+    }
     // SAFETY: pre-initialisation is done, so Py_DecodeLocale may be called; its result is
     // copied by PyWideStringList_Append and freed here with the allocator it came from.
     unsafe {
@@ -79,6 +88,40 @@ unsafe fn fill_and_start(config: &mut ffi::PyConfig, startup: &Startup) -> Resul
     }
     // SAFETY: `config` is complete; CPython copies what it needs.
     check(unsafe { ffi::Py_InitializeFromConfig(config) })
+}
+
+/// The absolute path of the running executable: /proc/self/exe where there is a /proc,
+/// else the name the kernel exec'd (AT_EXECFN), made absolute against the current
+/// directory (a chroot with nothing in it has no /proc). `None` only if both fail.
+pub fn own_executable() -> Option<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::env::current_exe().ok().or_else(exec_fn)?;
+    CString::new(path.as_os_str().as_bytes()).ok()
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exec_fn() -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: getauxval only reads the auxiliary vector; AT_EXECFN, when present, points
+    // to a NUL-terminated string that lives as long as the process.
+    let name = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const c_char;
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: see above.
+    let name = std::path::Path::new(std::ffi::OsStr::from_bytes(
+        unsafe { CStr::from_ptr(name) }.to_bytes(),
+    ));
+    if name.is_absolute() {
+        Some(name.to_path_buf())
+    } else {
+        std::env::current_dir().ok().map(|dir| dir.join(name))
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exec_fn() -> Option<std::path::PathBuf> {
+    None
 }
 
 /// Turns a PyStatus error into text instead of letting CPython exit the process.

@@ -80,3 +80,14 @@ fn required_extension_modules_are_built_in() {
         assert!(builtin.contains(m), "{m} is not built in: {builtin:?}");
     }
 }
+
+#[test]
+fn sys_executable_is_this_binary() {
+    // Library mode: never a python found on PATH.
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(
+        info()["executable"].as_str(),
+        Some(exe.to_str().unwrap()),
+        "sys.executable"
+    );
+}

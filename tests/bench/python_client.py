@@ -9,6 +9,12 @@ Usage: python python_client.py HOST PORT latency N
          with nocompress, RPyC's zlib compression of what the client sends is off
        python python_client.py HOST PORT result_bytes N COUNT
          milliseconds per call returning numpy.arange(COUNT) (float64) as one bytes object
+       python python_client.py HOST PORT upload 1 LOCAL REMOTE
+       python python_client.py HOST PORT download 1 REMOTE LOCAL
+         seconds for rpyc.classic.upload (download) of one file, with its default chunk
+         size, and the client's peak RSS growth meanwhile in MB (the peak is reset first)
+         (with a trailing nodelay: TCP_NODELAY on the client's socket, as the bridge sets it;
+         rpyc leaves Nagle's algorithm on, which stalls its many 64 kB writes)
        python python_client.py HOST PORT callbacks N
          microseconds per callback when the server calls a client function N times
          (bridge_fixtures.ping_many) and the client passes a Python function
@@ -24,6 +30,7 @@ Prints JSON.
 """
 
 import json
+import os
 import struct
 import sys
 import time
@@ -38,6 +45,24 @@ def per_call(fn, n, warmup=200):
     for _ in range(n):
         fn()
     return (time.perf_counter() - start) / n
+
+
+def rss_mb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no %s in /proc/self/status" % field)
+
+
+def transfer(fn, src, dst):
+    """(seconds, peak RSS growth in MB) of fn(src, dst)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+    before = rss_mb("VmRSS")
+    start = time.perf_counter()
+    fn(src, dst)
+    return time.perf_counter() - start, rss_mb("VmHWM") - before
 
 
 def main():
@@ -85,6 +110,13 @@ def main():
         else:
             send = lambda: size(value)  # noqa: E731
         print(json.dumps({"result_ms": result_ms, "arg_ms": per_call(send, repeat, warmup=warmup) * 1e3}))
+    elif mode in ("upload", "download"):
+        if sys.argv[7:] == ["nodelay"]:
+            import socket
+            conn._channel.stream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        fn = getattr(rpyc.classic, mode)
+        seconds, growth = transfer(lambda src, dst: fn(conn, src, dst), sys.argv[5], sys.argv[6])
+        print(json.dumps({"s": seconds, "rss_mb": growth, "size": os.path.getsize(sys.argv[6] if mode == "download" else sys.argv[5])}))
     elif mode == "callbacks":
         ping_many = conn.modules.bridge_fixtures.ping_many
         ping_many(lambda i: i, 100)

@@ -7,6 +7,7 @@
 #  4. offline with a cold cache fails and says how to provide a distribution;
 #  5. a distribution in python-build-standalone layout, packed as .tar.zst and served from
 #     127.0.0.1, is downloaded, verified, unpacked, linked and run; a wrong hash is refused;
+#     a failed download (HTTP 404, a closed port) says why;
 #  6. a distribution whose core lacks a needed extension module (as python-build-standalone
 #     ships many) is linked from its object files with a regenerated inittab.
 # Needs the source-built CPython in the cache (scripts/build.sh makes it).
@@ -82,6 +83,17 @@ url=http://127.0.0.1:$(cat "$scratch/http.port")/dist.tar.zst
 RPYC_BRIDGE_CACHE_DIR=$scratch/cache-url RPYC_BRIDGE_PYTHON_DIST=$url RPYC_BRIDGE_PYTHON_DIST_SHA256=0000000000000000000000000000000000000000000000000000000000000000 check &&
     die "a served archive with the wrong hash was accepted"
 expect_fail "served archive, wrong hash" "sha256 mismatch for dist.tar.zst" "actual   $sha"
+# A failed download says why, on the line that names the file (cargo shows a warning's
+# first line only): the HTTP status, or the connection error.
+missing=http://127.0.0.1:$(cat "$scratch/http.port")/missing.tar.zst
+RPYC_BRIDGE_CACHE_DIR=$scratch/cache-404 RPYC_BRIDGE_PYTHON_DIST=$missing RPYC_BRIDGE_PYTHON_DIST_SHA256=$sha check &&
+    die "a missing archive (HTTP 404) was accepted"
+expect_fail "HTTP 404" "could not download missing.tar.zst: $missing: HTTP status 404"
+closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+refused=http://127.0.0.1:$closed_port/dist.tar.zst
+RPYC_BRIDGE_CACHE_DIR=$scratch/cache-refused RPYC_BRIDGE_PYTHON_DIST=$refused RPYC_BRIDGE_PYTHON_DIST_SHA256=$sha check &&
+    die "an archive from a closed port was accepted"
+expect_fail "closed port" "could not download dist.tar.zst: $refused: connection error:" "refused"
 RPYC_BRIDGE_CACHE_DIR=$scratch/cache-url RPYC_BRIDGE_PYTHON_DIST=$url RPYC_BRIDGE_PYTHON_DIST_SHA256=$sha \
     cargo test --offline --test embedded -vv >"$log" 2>&1 || { cat "$log" >&2; die "the served distribution did not build"; }
 grep -q "rpyc-bridge: downloaded $url" "$log" || { cat "$log" >&2; die "the served archive was not downloaded"; }

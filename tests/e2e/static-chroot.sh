@@ -4,7 +4,7 @@
 #
 # Checks: `file` says statically linked; the seed example passes against a real RPyC server
 # on 127.0.0.1 (numeric address); `localhost` fails cleanly without /etc/hosts and works
-# with it; `python -c` and `python -m` work; mutual TLS works with PEM passed in (there is
+# with it; `python -c` and `python -m` work, and sys.executable is the binary; mutual TLS works with PEM passed in (there is
 # no /etc/ssl), and without a CA the error says so; strace sees no open for writing, no file
 # created, renamed or removed, and no memfd.
 # Usage: tests/e2e/static-chroot.sh   (builds the musl target itself; x86_64 hosts)
@@ -54,7 +54,10 @@ say "empty chroot, localhost: fails cleanly without /etc/hosts, works with it"
 
 [[ $(run python -c 'import sys, rpyc; print(sys.version.split()[0], rpyc.__version__)') == "3.13.5 6.0.2" ]]
 [[ $(echo '{"a": 1}' | run python -m json.tool --compact) == '{"a":1}' ]]
-say "empty chroot: python -c and python -m work"
+# No /proc: sys.executable comes from the path the kernel exec'd (AT_EXECFN).
+out=$(run python -c 'import sys; print(sys.executable)')
+[[ $out == /rpyc-example ]] || die "sys.executable in the empty chroot is $out, want /rpyc-example"
+say "empty chroot: python -c and python -m work; sys.executable is the binary (no /proc)"
 
 # TLS where there is no /etc/ssl and no /proc, as FROM scratch: the CA and the client
 # certificate come as PEM and are read from memory (tls.py, src/client_cert.rs).

@@ -137,6 +137,7 @@ func main() {
 	must(err, "python callback baseline")
 	must(json.Unmarshal(out, &cbBase), "python callback baseline output")
 	t.row("callback round trip, µs (vs Python client passing a Python function)", callbackUS(*addr, 5000), cbBase.US)
+	transferRows(t, *addr, *serverPython)
 
 	valueRows(t, *addr, *serverPython)
 	peakRSSRows(t, *addr)

@@ -11,15 +11,18 @@ import (
 )
 
 // rssMB is this process's resident set (VmRSS of /proc/self/status), in MB.
-func rssMB() float64 {
+func rssMB() float64 { return statusMB("VmRSS") }
+
+// statusMB is the field (VmRSS, VmHWM, ...) of /proc/self/status, in MB.
+func statusMB(field string) float64 {
 	f, err := os.Open("/proc/self/status")
 	must(err, "read /proc/self/status")
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(s.Text(), field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			must(err, "parse VmRSS")
+			must(err, "parse "+field)
 			return kb / 1024
 		}
 	}

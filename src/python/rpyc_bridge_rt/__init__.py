@@ -53,7 +53,7 @@ def close_conn(handle):
 
 def is_connected(handle):
     conn = _conns.get(handle)
-    return conn is not None and not conn.conn.closed
+    return conn is not None and not conn.closed
 
 
 def ref_count(handle):
@@ -129,6 +129,7 @@ def info():
         "rpyc_version": rpyc.__version__,
         "builtin_modules": sorted(sys.builtin_module_names),
         "path": sys.path,
+        "executable": sys.executable,
         "isolated": bool(flags.isolated),
         "ignore_environment": bool(flags.ignore_environment),
         "no_site": bool(flags.no_site),

@@ -16,6 +16,7 @@ import time
 
 import rpyc
 from rpyc.core import consts
+from rpyc.core.async_ import AsyncResultTimeout
 from rpyc.lib import Timeout
 from rpyc.core.netref import BaseNetref
 from rpyc.core.service import ClassicClient, VoidService
@@ -31,6 +32,11 @@ from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIME
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 0.5
+SEEN = 64  # bytes of the peer's first frames kept to explain a failed handshake
+# RPyC's frame header (length, compressed flag), and the first byte of an RPyC 4/5 message:
+# brine's 3-tuple tag, (msg, seq, args). RPyC 6 sends the message type as one byte instead.
+FRAME_HEADER = 5
+BRINE_TUP3 = 0x12
 # While another thread reads the connection (a background serving thread), a waiting
 # request cannot watch its cancel fd itself: it looks again this often.
 SHARED_WAIT = 0.02
@@ -75,11 +81,14 @@ class _Stream(SocketStream):
     """RPyC's socket stream, writing through a memoryview: its own write re-slices the
     remaining bytes after every 64 kB send, which copies an 8 MB array ~125 times."""
 
-    __slots__ = ("cancel",)
+    __slots__ = ("cancel", "seen")
 
     def __init__(self, sock):
         super().__init__(sock)
         self.cancel = None  # (fd, thread id) while a request of that thread waits
+        # The first bytes the peer sent, kept until the handshake is over (None after it):
+        # what tells an HTTP server or an RPyC 5 server from a silent peer.
+        self.seen = b""
 
     def poll(self, timeout):
         """Also wakes when the waiting request's cancel fd becomes readable."""
@@ -96,6 +105,27 @@ class _Stream(SocketStream):
         if cancel[0] in ready:
             raise Cancelled("the server")
         return bool(ready)
+
+    def read(self, count):
+        if self.seen is None:
+            return super().read(count)
+        # During the handshake: as SocketStream.read, keeping what arrives even when the
+        # peer closes before `count` bytes (an HTTP server's answer does).
+        data = b""
+        while len(data) < count:
+            try:
+                buf = self.sock.recv(min(self.MAX_IO_CHUNK, count - len(data)))
+            except socket.timeout:
+                continue
+            except OSError as err:
+                self.close()
+                raise EOFError(err) from None
+            if not buf:
+                self.close()
+                raise EOFError("connection closed by peer")
+            self.seen += buf[:max(SEEN - len(self.seen), 0)]
+            data += buf
+        return data
 
     def write(self, data):
         view = memoryview(data)
@@ -117,6 +147,10 @@ class Connection:
         service_kind = options.get("service", "classic")
         if service_kind not in ("classic", "service"):
             raise BridgeError(ERR_ARGUMENT, "option service must be \"classic\" or \"service\", not %r" % (service_kind,))
+        setup = options.get("setup")
+        if setup is not None and (service_kind != "classic" or not isinstance(setup, str)):
+            raise BridgeError(ERR_ARGUMENT, "setup code needs a classic server (it runs in conn.namespace); "
+                              "a custom service has no namespace to run it in")
         timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
         # The handshake (and the helpers' install) must not hang on a peer that accepts but
         # never answers like RPyC: it gets the connect timeout; calls get the user's.
@@ -138,6 +172,10 @@ class Connection:
         service = ClassicClient if service_kind == "classic" else VoidService
         try:
             self.conn = connect_stream(stream, service, config)
+            if service is VoidService:
+                # The classic client's handshake asks for the root; a custom service's does
+                # not exchange anything: one round trip here makes Dial find a wrong peer.
+                self.conn.root
             if context is not None:
                 # With TLS 1.3 a server that refuses our certificate says so only after the
                 # TLS handshake: one round trip here makes Dial report it, not the first call.
@@ -145,8 +183,8 @@ class Connection:
         except Exception as err:
             stream.close()
             hint = "; does the server require a client certificate?" if context is not None else ""
-            raise BridgeError(ERR_CONNECT, "%s did not complete the RPyC handshake: %s: %s%s"
-                              % (self.address, type(err).__name__, tls.reason(err), hint)) from None
+            raise BridgeError(ERR_CONNECT, handshake_failure(self.address, err, stream.seen, timeout, hint)) from None
+        stream.seen = None
         # RPyC compresses every frame over 3 kB with zlib. Numeric payloads barely compress,
         # and it costs tens of milliseconds per 8 MB at each end: off unless asked for. Each
         # side decides for what it sends; on classic servers the helper sets the server's.
@@ -182,6 +220,14 @@ class Connection:
                 self.helpers["tune"](self.conn.root, compress)
             except (AttributeError, OSError):
                 pass  # a server stream with no socket option: only slower
+            if setup:
+                # The user's helpers (WithSetup), on every connect and reconnect. A raise or a
+                # syntax error is the remote exception, with its traceback.
+                try:
+                    self.conn.execute(setup)
+                except BaseException:
+                    self.conn.close()
+                    raise
         self.conn._config["sync_request_timeout"] = options.get("sync_request_timeout")
         # The hot path's native requests (wire.py), on plain TCP.
         self.wire = (Wire(self.conn, self.address, options.get("max_frame_bytes"), options.get("max_nesting"))
@@ -191,8 +237,14 @@ class Connection:
     def classic(self):
         return self.helpers is not None
 
+    @property
+    def closed(self):
+        """rpyc's conn.closed, or its stream closed under it: a send that fails closes the
+        stream but leaves conn.closed False, and a reconnect must see it broken."""
+        return self.conn.closed or self.conn._channel.closed
+
     def check_open(self):
-        if self.conn.closed:
+        if self.closed:
             raise BridgeError(ERR_CLOSED, "the connection to %s is closed" % self.address)
 
     @contextlib.contextmanager
@@ -317,6 +369,32 @@ class Connection:
             # that timed out would hold Close until it finishes.
             self.conn._config["sync_request_timeout"] = CLOSE_TIMEOUT
             self.conn.close()
+
+
+def handshake_failure(address, err, seen, timeout, hint=""):
+    """Says why the handshake with `address` failed, from the exception and the first bytes
+    the peer sent (`seen`): an RPyC 5 server, an HTTP server, a peer that closed at once or
+    sent nothing, or one that sent something else."""
+    mine = "RPyC %s" % rpyc.__version__
+    data = seen[FRAME_HEADER:]
+    if len(seen) > FRAME_HEADER and seen[4] == 0 and data[0] == BRINE_TUP3:
+        return ("%s speaks the RPyC 5 protocol (rpyc 5.x or older: the message type inside a brine "
+                "tuple), and this client speaks the RPyC 6 protocol (%s), which rpyc 5 cannot read: "
+                "run rpyc 6 on the server (pip install 'rpyc>=6,<7')" % (address, mine))
+    if seen.startswith(b"HTTP/"):
+        status = seen.split(b"\r\n", 1)[0].decode("latin-1")
+        return ("%s is an HTTP server, not an RPyC server: it answered %r; check the port "
+                "(rpyc_classic listens on 18812 by default)" % (address, status))
+    if not seen and isinstance(err, EOFError):
+        return ("%s closed the connection without sending anything: it is not an RPyC server, "
+                "or it refused this client (%s: %s)%s" % (address, type(err).__name__, tls.reason(err), hint))
+    if not seen and isinstance(err, AsyncResultTimeout):
+        return ("%s accepted the connection but sent nothing within the connect timeout (%.1f s): "
+                "it is not an RPyC server, or it is stuck%s" % (address, timeout, hint))
+    if seen:
+        return ("%s sent bytes that are not RPyC (%r...): %s: %s%s"
+                % (address, seen[:24], type(err).__name__, tls.reason(err), hint))
+    return "%s did not complete the RPyC handshake: %s: %s%s" % (address, type(err).__name__, tls.reason(err), hint)
 
 
 def require_classic(conn, what):
