@@ -102,15 +102,15 @@ func capiIsConnected(handle uint64) bool {
 	return C.rpyc_conn_is_connected(C.uint64_t(handle)) == 1
 }
 
-// slices lends Go byte slices to C for one call: the data is pinned, not copied, and the
+// lentBuffers lends Go byte slices to C for one call: the data is pinned, not copied, and the
 // []C.RpycSlice itself is Go memory holding only pinned pointers, as cgo allows.
-type slices struct {
+type lentBuffers struct {
 	pinner runtime.Pinner
 	items  []C.RpycSlice
 }
 
-func lend(buffers [][]byte) *slices {
-	s := &slices{items: make([]C.RpycSlice, len(buffers))}
+func lend(buffers [][]byte) *lentBuffers {
+	s := &lentBuffers{items: make([]C.RpycSlice, len(buffers))}
 	for i, b := range buffers {
 		if len(b) == 0 {
 			continue
@@ -122,7 +122,7 @@ func lend(buffers [][]byte) *slices {
 	return s
 }
 
-func (s *slices) ptr() *C.RpycSlice {
+func (s *lentBuffers) ptr() *C.RpycSlice {
 	if len(s.items) == 0 {
 		return nil
 	}
@@ -130,9 +130,9 @@ func (s *slices) ptr() *C.RpycSlice {
 	return &s.items[0]
 }
 
-func (s *slices) n() C.size_t { return C.size_t(len(s.items)) }
+func (s *lentBuffers) n() C.size_t { return C.size_t(len(s.items)) }
 
-func (s *slices) release() { s.pinner.Unpin() }
+func (s *lentBuffers) release() { s.pinner.Unpin() }
 
 // takeValue decodes a library value (copying its buffers into Go memory) and frees it.
 func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {

@@ -191,6 +191,9 @@ func number(x json.Number) any {
 
 // assign stores the decoded value src in dst, converting as encoding/json would.
 func assign(dst reflect.Value, src any) error {
+	if dst.CanAddr() && assignFast(dst.Addr().Interface(), src) {
+		return nil
+	}
 	if dst.Kind() == reflect.Pointer && dst.Type() != reflect.TypeOf((*Ref)(nil)) && dst.Type() != reflect.TypeOf((*big.Int)(nil)) {
 		if src == nil {
 			dst.SetZero()
@@ -332,13 +335,16 @@ func assignMap(dst reflect.Value, src reflect.Value) error {
 	switch dst.Kind() {
 	case reflect.Map:
 		out := reflect.MakeMapWithSize(dst.Type(), src.Len())
-		for _, k := range src.MapKeys() {
-			key := reflect.New(dst.Type().Key()).Elem()
-			if err := assign(key, k.Interface()); err != nil {
+		// One key and one value, reused: SetMapIndex copies them.
+		key := reflect.New(dst.Type().Key()).Elem()
+		val := reflect.New(dst.Type().Elem()).Elem()
+		zero := reflect.Zero(dst.Type().Elem())
+		for it := src.MapRange(); it.Next(); {
+			if err := assign(key, it.Key().Interface()); err != nil {
 				return err
 			}
-			val := reflect.New(dst.Type().Elem()).Elem()
-			if err := assign(val, src.MapIndex(k).Interface()); err != nil {
+			val.Set(zero)
+			if err := assign(val, it.Value().Interface()); err != nil {
 				return err
 			}
 			out.SetMapIndex(key, val)
@@ -390,4 +396,59 @@ func packedList(dtype any, b []byte, key string, v any) (any, error) {
 		return nil, badTag(key, v)
 	}
 	return out, nil
+}
+
+// assignFast stores the common large shapes without reflection: str-keyed maps and
+// slices of one scalar type. False when src is not of that shape (the general path then
+// decides, and reports the mismatch).
+func assignFast(dst, src any) bool {
+	switch d := dst.(type) {
+	case *map[string]int64:
+		return fastMap(d, src)
+	case *map[string]float64:
+		return fastMap(d, src)
+	case *map[string]string:
+		return fastMap(d, src)
+	case *[]int64:
+		return fastSlice(d, src)
+	case *[]float64:
+		return fastSlice(d, src)
+	case *[]string:
+		return fastSlice(d, src)
+	}
+	return false
+}
+
+func fastMap[T any](dst *map[string]T, src any) bool {
+	m, ok := src.(map[string]any)
+	if !ok {
+		return false
+	}
+	out := make(map[string]T, len(m))
+	for k, v := range m {
+		x, ok := v.(T)
+		if !ok {
+			return false
+		}
+		out[k] = x
+	}
+	*dst = out
+	return true
+}
+
+func fastSlice[T any](dst *[]T, src any) bool {
+	items, ok := src.([]any)
+	if !ok {
+		return false
+	}
+	out := make([]T, len(items))
+	for i, v := range items {
+		x, ok := v.(T)
+		if !ok {
+			return false
+		}
+		out[i] = x
+	}
+	*dst = out
+	return true
 }

@@ -8,7 +8,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -282,7 +282,7 @@ func (p *payload) mapValue(v reflect.Value, depth int) error {
 			entries[i].text = fmt.Sprint(entries[i].key)
 		}
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].text < entries[j].text })
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.text, b.text) })
 	if plain {
 		p.json.WriteByte('{')
 		for i, e := range entries {

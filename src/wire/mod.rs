@@ -163,6 +163,9 @@ fn plain_reply(
     let Some(result) = parts.pop().and_then(unbox) else {
         return Ok(None);
     };
+    if pyjson::holds_long_tuple(&result) {
+        return Ok(None); // the general path packs or pickles it
+    }
     let (mut json, mut buffers) = (String::new(), Vec::new());
     pyjson::write(py, &result, &mut json, &mut buffers).ok_or("out of memory writing the reply")?;
     Ok(Some((json, buffers)))

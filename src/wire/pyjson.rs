@@ -16,9 +16,17 @@ pub(crate) const BIG_STR: usize = 4096;
 /// PICKLE_MIN, which a test checks): the hot path leaves them to it.
 pub(crate) const PICKLE_MIN: usize = 64;
 
+/// Whether `value` holds a tuple of PICKLE_MIN items or more, which only the general path
+/// encodes (packed or pickled).
+pub fn holds_long_tuple(value: &Value<'_>) -> bool {
+    match value {
+        Value::Tuple(items) => items.len() >= PICKLE_MIN || items.iter().any(holds_long_tuple),
+        _ => false,
+    }
+}
+
 /// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
-/// `buffers`, non-finite floats as `$float` tags. `None` for a tuple of PICKLE_MIN items
-/// or more (the general path encodes it), or when CPython is out of memory.
+/// `buffers`, non-finite floats as `$float` tags. `None` only when CPython is out of memory.
 pub fn write(
     py: Python<'_>,
     value: &Value<'_>,
@@ -50,7 +58,6 @@ pub fn write(
             write!(out, "{{\"$bytes\":{}}}", buffers.len()).expect("writing to a String");
             buffers.push(b.to_vec());
         }
-        Value::Tuple(items) if items.len() >= PICKLE_MIN => return None,
         Value::Tuple(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
