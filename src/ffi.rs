@@ -1,4 +1,4 @@
-//! The C ABI. cbindgen turns this module into dist/include/rpyc_bridge.h.
+//! The C ABI. cbindgen turns this module into go/rpyc_bridge.h.
 //!
 //! Raw pointers from C enter safe code only through `read_str`, `read_opt_str` and
 //! `write_out`. No function unwinds into C: each body runs under `catch_unwind`.
