@@ -2,7 +2,8 @@
 # machine) takes, and installs the toolchain it needs (apt, rustup) if it is missing.
 # Sets: PLATFORM (dist/ name), GO_LIB (the platform's Go module folder, go/lib/<os>-<arch>),
 # ARCHIVE, EXTRA_LIBS, CARGO_FLAGS, GO_ENV, GO_FLAGS, EXAMPLE, RUN_PREFIX (how to run the
-# target's binaries here), STRIP (strips debug sections from the target's archives).
+# target's binaries here), STRIP (strips debug sections from the target's archives),
+# BINUTILS (the prefix of the target's GNU binutils; "none" on macOS).
 
 # A host CPython 3.13 for cross builds (configure --with-build-python, the stdlib's .pyc):
 # the one the host build put in the cache, built first if needed.
@@ -49,9 +50,12 @@ aarch64_musl_gcc() {
 # it in #cgo LDFLAGS, so it is given to the external linker here (-dead_strip on macOS).
 gc_flag=-Wl,--gc-sections
 [[ $(uname -s) == Darwin ]] && gc_flag=-Wl,-dead_strip
-# GNU strip for this machine's ELF (macOS: Apple's strip, -S); the aarch64 ones below.
-STRIP=(strip --strip-debug)
-[[ $(uname -s) == Darwin ]] && STRIP=(strip -S)
+# What the shipped archive can lose: debug sections, and the LLVM bitcode Rust's std objects
+# carry for cross-language LTO (the linker never reads it). GNU strip for this machine's ELF
+# (aarch64's below); on macOS Apple's strip, -S.
+strip_flags=(--strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd --enable-deterministic-archives)
+STRIP=(strip "${strip_flags[@]}") BINUTILS=
+[[ $(uname -s) == Darwin ]] && STRIP=(strip -S) BINUTILS=none
 CARGO_FLAGS=() EXTRA_LIBS=() GO_FLAGS=(-ldflags "-extldflags $gc_flag") GO_ENV=(CGO_ENABLED=1) RUN_PREFIX=()
 STATIC_GO=(-ldflags "-linkmode external -extldflags '-static -Wl,--gc-sections'")
 case ${1:-} in
@@ -84,7 +88,7 @@ aarch64-unknown-linux-gnu)
     CARGO_FLAGS=(--target "$1")
     GO_ENV+=(GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc)
     RUN_PREFIX=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
-    STRIP=(aarch64-linux-gnu-strip --strip-debug)
+    STRIP=(aarch64-linux-gnu-strip "${strip_flags[@]}") BINUTILS=aarch64-linux-gnu-
     ;;
 aarch64-unknown-linux-musl)
     if ! dpkg -s musl-dev:arm64 >/dev/null 2>&1; then
@@ -102,7 +106,7 @@ aarch64-unknown-linux-musl)
     GO_ENV+=(GOOS=linux GOARCH=arm64 CC="$musl_cc")
     GO_FLAGS=(-tags musl "${STATIC_GO[@]}")
     RUN_PREFIX=(qemu-aarch64)
-    STRIP=(aarch64-linux-gnu-strip --strip-debug)
+    STRIP=(aarch64-linux-gnu-strip "${strip_flags[@]}") BINUTILS=aarch64-linux-gnu-
     ;;
 *) die "unsupported target $1 (see scripts/build.sh)" ;;
 esac
