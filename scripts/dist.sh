@@ -231,7 +231,7 @@ its own CPython. Building needs $needs; no Rust, no Python, no network.
 Put this \`main.go\` in a new folder:
 
 \`\`\`go
-$(cat scripts/release-main.go)
+$(cat examples/go-consumer/main.go)
 \`\`\`
 
 and run, in that folder (\`release\` is where this README is):
@@ -251,7 +251,11 @@ numpy installed there):
 $run
 \`\`\`
 
-It prints \`math.sqrt(16) = 4\`, \`numpy.mean = 3\` and \`math.pi = 3.141592653589793\`.
+It prints:
+
+\`\`\`
+$(cat examples/go-consumer/expected.txt)
+\`\`\`
 
 \`GOSUMDB=off\` (or \`GONOSUMDB=$root_module\`) because this module set is not in the
 public checksum database until it is published. \`go mod tidy\` reads every platform's
