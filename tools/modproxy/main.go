@@ -7,6 +7,13 @@
 //	modproxy check -proxy DIR
 //	    checks every module version in the tree: its zip follows the rules, holds only
 //	    files of that module, and its go.mod is the .mod file; prints each one's size and hash
+//	modproxy files -zip FILE
+//	    lists the files in a module zip (paths inside the module)
+//	modproxy unzip -zip FILE -module PATH -version VERSION -dir DIR
+//	    extracts a module zip into DIR (which must not exist or be empty)
+//	modproxy vcs -repo DIR -rev REV -subdir DIR -module PATH -version VERSION -zip FILE
+//	    zips the module from a git revision, as a module proxy would from a tag, and checks
+//	    that it has the same hash (h1:) as FILE
 //
 // It is used by scripts/dist.sh (and the release workflow); it is its own module, so that
 // the rpyc module depends on nothing.
@@ -43,6 +50,12 @@ func main() {
 		err = add(os.Args[2:])
 	case "check":
 		err = check(os.Args[2:])
+	case "files":
+		err = files(os.Args[2:])
+	case "unzip":
+		err = unzip(os.Args[2:])
+	case "vcs":
+		err = vcs(os.Args[2:])
 	default:
 		usage()
 	}
@@ -55,6 +68,9 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: modproxy add -proxy DIR -module PATH -version VERSION -dir DIR [-time RFC3339]")
 	fmt.Fprintln(os.Stderr, "       modproxy check -proxy DIR")
+	fmt.Fprintln(os.Stderr, "       modproxy files -zip FILE")
+	fmt.Fprintln(os.Stderr, "       modproxy unzip -zip FILE -module PATH -version VERSION -dir DIR")
+	fmt.Fprintln(os.Stderr, "       modproxy vcs -repo DIR -rev REV -subdir DIR -module PATH -version VERSION -zip FILE")
 	os.Exit(2)
 }
 
@@ -299,4 +315,82 @@ func readZipFile(zipPath, name string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s has no %s", zipPath, name)
+}
+
+func files(args []string) error {
+	fl := flag.NewFlagSet("files", flag.ExitOnError)
+	zipPath := fl.String("zip", "", "a module zip")
+	_ = fl.Parse(args)
+	if *zipPath == "" {
+		usage()
+	}
+	z, err := zip.OpenReader(*zipPath)
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	// Each name is path@version/file; a module path has slashes, so cut after the "@".
+	for _, f := range z.File {
+		at := strings.Index(f.Name, "@")
+		if at < 0 {
+			continue
+		}
+		if slash := strings.Index(f.Name[at:], "/"); slash >= 0 {
+			fmt.Println(f.Name[at+slash+1:])
+		}
+	}
+	return nil
+}
+
+func unzip(args []string) error {
+	fl := flag.NewFlagSet("unzip", flag.ExitOnError)
+	zipPath := fl.String("zip", "", "a module zip")
+	path := fl.String("module", "", "module path")
+	version := fl.String("version", "", "module version")
+	dir := fl.String("dir", "", "where to extract it")
+	_ = fl.Parse(args)
+	if *zipPath == "" || *path == "" || *version == "" || *dir == "" {
+		usage()
+	}
+	return modzip.Unzip(*dir, module.Version{Path: *path, Version: *version}, *zipPath)
+}
+
+func vcs(args []string) error {
+	fl := flag.NewFlagSet("vcs", flag.ExitOnError)
+	repo := fl.String("repo", "", "a git repository")
+	rev := fl.String("rev", "", "a revision (a tag)")
+	subdir := fl.String("subdir", "", "the module's folder in the repository")
+	path := fl.String("module", "", "module path")
+	version := fl.String("version", "", "module version")
+	zipPath := fl.String("zip", "", "the module zip to compare with")
+	_ = fl.Parse(args)
+	if *repo == "" || *rev == "" || *path == "" || *version == "" || *zipPath == "" {
+		usage()
+	}
+	tmp, err := os.CreateTemp("", "modproxy-vcs-*.zip")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	mv := module.Version{Path: *path, Version: *version}
+	if err := modzip.CreateFromVCS(tmp, mv, *repo, *rev, *subdir); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	fromVCS, err := dirhash.HashZip(tmp.Name(), dirhash.Hash1)
+	if err != nil {
+		return err
+	}
+	published, err := dirhash.HashZip(*zipPath, dirhash.Hash1)
+	if err != nil {
+		return err
+	}
+	if fromVCS != published {
+		return fmt.Errorf("%s at %s (%s) zips to %s, the published zip is %s", mv, *rev, *subdir, fromVCS, published)
+	}
+	fmt.Printf("%s %s at %s: %s, as published\n", mv.Path, mv.Version, *rev, fromVCS)
+	return nil
 }
