@@ -17,6 +17,8 @@
 # built again.
 #
 # Usage: scripts/dist.sh [TARGET...]   (default: the four Linux targets below)
+#   RPYC_BRIDGE_DIST_NO_BUILD=1: pack what scripts/build.sh left in dist/ and bin/ as it is
+#   (no cargo; the CPython notices come from the newest cached source build for the target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -116,7 +118,13 @@ for target in "${targets[@]}"; do
     arg=$target
     [[ $target == "$host" ]] && arg=""   # the host build is scripts/build.sh with no target
     log=$(mktemp)
-    scripts/build.sh $arg 2>&1 | tee "$log" >&2
+    if [[ ${RPYC_BRIDGE_DIST_NO_BUILD:-} == 1 ]]; then
+        say "$target: not building (RPYC_BRIDGE_DIST_NO_BUILD=1): packing dist/ and bin/ as they are"
+        newest=$(ls -td "$cache"/dist/cpython-*-"$target"-source-* 2>/dev/null | grep -v '\.partial$' | head -1)
+        echo "rpyc-bridge: using the cached build (Python, $target, at $newest)" > "$log"
+    else
+        scripts/build.sh $arg 2>&1 | tee "$log" >&2
+    fi
     # (subshell: cross-env.sh sets variables for this target only)
     eval "$(. scripts/cross-env.sh "$arg" >/dev/null
             declare -p PLATFORM GO_LIB EXAMPLE RUN_PREFIX EXTRA_LIBS STRIP BINUTILS)"
