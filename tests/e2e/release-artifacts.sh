@@ -3,7 +3,8 @@
 # compiled, its binaries run under qemu-user against a real RPyC server), then checks the
 # module proxy tree, each tarball's content and both levels of SHA256SUMS, and builds a Go
 # program from each unpacked tarball alone, by the steps of the README inside it (its go
-# and sh blocks), and runs it against the server.
+# and sh blocks), and runs it against the server; then runs the publish step
+# (scripts/release-publish.sh, no push) in a throwaway clone.
 # Usage: tests/e2e/release-artifacts.sh   (x86_64 hosts; about 8 minutes on a cold cache)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -85,4 +86,12 @@ for archive in rpyc-bridge-*.tar.gz; do
     count=$((count + 1))
 done
 [[ $count == 4 ]] || die "expected 4 archives, found $count"
+
+# The workflow's publish step, in a throwaway clone (its tags stay there; nothing is pushed):
+# the release commit's trees must zip, as a module proxy zips a tag, to the published hashes.
+clone=$work/clone
+git clone -q "$(cd ../.. && pwd)" "$clone"
+"$clone/scripts/release-publish.sh" "$work/published" "$PWD" >&2
+[[ $(git -C "$clone" tag -l "go/*" | wc -l) == 7 ]] || die "the publish step did not tag the 7 Go modules"
+say "publish step: release commit tagged for the rpyc module and 6 platform modules, trees zip to the published hashes"
 say "release-artifacts: ok"
