@@ -120,7 +120,8 @@ for target in "${targets[@]}"; do
     log=$(mktemp)
     if [[ ${RPYC_BRIDGE_DIST_NO_BUILD:-} == 1 ]]; then
         say "$target: not building (RPYC_BRIDGE_DIST_NO_BUILD=1): packing dist/ and bin/ as they are"
-        newest=$(ls -td "$cache"/dist/cpython-*-"$target"-source-* 2>/dev/null | grep -v '\.partial$' | head -1)
+        newest=$(find "$cache/dist" -maxdepth 1 -name "cpython-*-$target-source-*" ! -name '*.partial' \
+                     -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -1 | cut -d' ' -f2-)
         echo "rpyc-bridge: using the cached build (Python, $target, at $newest)" > "$log"
     else
         scripts/build.sh $arg 2>&1 | tee "$log" >&2
