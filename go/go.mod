@@ -2,10 +2,9 @@ module github.com/rpyc-bridge/rpyc-bridge/go
 
 go 1.24
 
-// The per-platform archive modules (lib/*). Inside this repository the replace directives
-// below use those folders, where scripts/build.sh links the archives it builds; the go.mod
-// that scripts/dist.sh publishes requires the release version (Cargo.toml's) instead, and
-// has no replace directives.
+// The per-platform archive modules (lib/*). Inside the repository, replace directives use
+// those folders, where scripts/build.sh links the archives it builds; the go.mod published
+// by scripts/dist.sh requires the release version (Cargo.toml's) and replaces nothing.
 require (
 	github.com/rpyc-bridge/rpyc-bridge/go/lib/darwin-amd64 v0.0.0-00010101000000-000000000000
 	github.com/rpyc-bridge/rpyc-bridge/go/lib/darwin-arm64 v0.0.0-00010101000000-000000000000
