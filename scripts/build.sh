@@ -31,7 +31,8 @@ mkdir -p "dist/$PLATFORM"
 cp "$ARCHIVE" "dist/$PLATFORM/librpyc_bridge.a.tmp"
 mv "dist/$PLATFORM/librpyc_bridge.a.tmp" "dist/$PLATFORM/librpyc_bridge.a"
 for extra in "${EXTRA_LIBS[@]}"; do cp "$extra" "dist/$PLATFORM/"; done
-sum=$(sha256sum "dist/$PLATFORM/librpyc_bridge.a" | cut -d' ' -f1)
+sha256=(sha256sum); command -v sha256sum >/dev/null || sha256=(shasum -a 256)   # macOS
+sum=$("${sha256[@]}" "dist/$PLATFORM/librpyc_bridge.a" | cut -d' ' -f1)
 
 # The platform's Go module (go/lib/<platform>, which go/go.mod replaces with its folder)
 # links the archives from its own folder: symlinks to dist/, never committed.

@@ -147,6 +147,9 @@ func add(args []string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp.Name(), zipPath); err != nil {
 		return err
 	}
