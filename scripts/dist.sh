@@ -185,7 +185,7 @@ for dir in go/lib/*/; do
 done
 (cd "$work/root" && go mod edit "${edits[@]}")
 line=$(modproxy add -proxy "$proxy" -module "$root_module" -version "$version" -dir "$work/root" -time "$stamp")
-echo "zip ${line#"$root_module "}" >> "$out/sizes.txt"
+echo "zip (rpyc module) ${line#"$root_module "}" >> "$out/sizes.txt"
 say "goproxy: $line"
 modproxy check -proxy "$proxy" > /dev/null
 say "goproxy: every module zip follows Go's rules (golang.org/x/mod/zip), each .mod is its zip's go.mod"
