@@ -193,34 +193,36 @@ say "goproxy: every module zip follows Go's rules (golang.org/x/mod/zip), each .
 # readme TARGET MODULE_DIR: the tarball's README, whose two sh blocks are what
 # tests/e2e/release-artifacts.sh runs on the unpacked tarball.
 readme() {
-    local target=$1 mod=$2 build run needs
+    local target=$1 mod=$2 goenv build run needs
+    # The build's settings are exported before go get, which checks the package's imports
+    # for them: this module set holds no other platform's archive.
+    goenv="export CGO_ENABLED=1"
+    build="go build -o hello ."
+    run="./hello -addr 127.0.0.1:18812"
     case $target in
-    *-linux-musl)
-        needs="Go 1.24 or newer and musl-gcc (Debian: apt-get install musl-tools)"
-        build="CC=musl-gcc CGO_ENABLED=1 go build -tags musl -ldflags '-linkmode external -extldflags -static' -o hello ."
-        run="./hello -addr 127.0.0.1:18812   # fully static: runs anywhere, FROM scratch too"
-        ;;
-    *-linux-gnu)
+    x86_64-unknown-linux-gnu)
         needs="Go 1.24 or newer and a C compiler (Debian: apt-get install gcc)"
-        build="CGO_ENABLED=1 go build -o hello ."
-        run="./hello -addr 127.0.0.1:18812   # needs only libc"
+        run+="   # needs only libc"
         ;;
-    *-apple-darwin)
-        needs="Go 1.24 or newer and Xcode's command line tools"
-        build="CGO_ENABLED=1 go build -o hello ."
-        run="./hello -addr 127.0.0.1:18812"
-        ;;
-    esac
-    case $target in
-    aarch64-unknown-linux-musl)
-        needs="Go 1.24 or newer and a musl C compiler for arm64 (on an arm64 Debian: apt-get install musl-tools)"
-        build="GOARCH=arm64 CC=musl-gcc CGO_ENABLED=1 go build -tags musl -ldflags '-linkmode external -extldflags -static' -o hello ."
-        run="./hello -addr 127.0.0.1:18812   # on arm64 (elsewhere: qemu-aarch64 ./hello ...)"
+    x86_64-unknown-linux-musl)
+        needs="Go 1.24 or newer and musl-gcc (Debian: apt-get install musl-tools)"
+        goenv+=" CC=musl-gcc GOFLAGS=-tags=musl"
+        build="go build -ldflags '-linkmode external -extldflags -static' -o hello ."
+        run+="   # fully static: runs anywhere, FROM scratch too"
         ;;
     aarch64-unknown-linux-gnu)
         needs="Go 1.24 or newer and a C compiler for arm64 (cross from amd64 Debian: apt-get install gcc-aarch64-linux-gnu)"
-        build="GOARCH=arm64 CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 go build -o hello ."
-        run="./hello -addr 127.0.0.1:18812   # on arm64 (elsewhere: qemu-aarch64 -L /usr/aarch64-linux-gnu ./hello ...)"
+        goenv+=" GOARCH=arm64 CC=aarch64-linux-gnu-gcc"
+        run+="   # on arm64 (elsewhere: qemu-aarch64 -L /usr/aarch64-linux-gnu ./hello ...)"
+        ;;
+    aarch64-unknown-linux-musl)
+        needs="Go 1.24 or newer and a musl C compiler for arm64 (on an arm64 Debian: apt-get install musl-tools)"
+        goenv+=" GOARCH=arm64 CC=musl-gcc GOFLAGS=-tags=musl"
+        build="go build -ldflags '-linkmode external -extldflags -static' -o hello ."
+        run+="   # on arm64, fully static (elsewhere: qemu-aarch64 ./hello ...)"
+        ;;
+    *-apple-darwin)
+        needs="Go 1.24 or newer and Xcode's command line tools"
         ;;
     esac
     cat <<MD
@@ -248,6 +250,7 @@ and run, in that folder (\`release\` is where this README is):
 \`\`\`sh
 release=/path/to/rpyc-bridge-${version#v}-$target
 export GOPROXY=file://\$release/goproxy GOSUMDB=off
+$goenv
 go mod init example.com/hello
 go get $root_module@$version
 $build
