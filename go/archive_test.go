@@ -13,7 +13,7 @@ import (
 // The generated per-platform file must name the archive that is really there, so that a
 // rebuilt archive always reaches the binary.
 func TestArchiveHashMatchesTheArchive(t *testing.T) {
-	data, err := os.ReadFile("../dist/" + runtime.GOOS + "_" + runtime.GOARCH + "/librpyc_bridge.a")
+	data, err := os.ReadFile("lib/" + runtime.GOOS + "-" + runtime.GOARCH + "/librpyc_bridge.a")
 	if err != nil {
 		t.Fatal(err)
 	}

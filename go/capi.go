@@ -3,7 +3,7 @@ package rpyc
 // Every call into the C ABI is in this file. Strings passed in are copied to C memory and
 // freed here; strings and errors returned by the library are copied to Go and freed here.
 
-// #cgo CFLAGS: -I${SRCDIR}/../dist/include
+// #cgo CFLAGS: -I${SRCDIR}
 // #include <stdlib.h>
 // #include "rpyc_bridge.h"
 //

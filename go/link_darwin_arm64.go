@@ -2,8 +2,8 @@
 
 package rpyc
 
-// The archive scripts/build.sh puts in dist/darwin_arm64 (python-build-standalone's CPython).
-// Written for the release workflow's macOS jobs; no macOS machine has linked it yet.
+// librpyc_bridge.a and its link flags are in a module of their own per platform (lib/*),
+// so that go get and go build download only the archive the build needs.
+import lib "github.com/rpyc-bridge/rpyc-bridge/go/lib/darwin-arm64"
 
-// #cgo LDFLAGS: ${SRCDIR}/../dist/darwin_arm64/librpyc_bridge.a -lm -ldl -framework CoreFoundation
-import "C"
+const archiveSHA256 = lib.ArchiveSHA256

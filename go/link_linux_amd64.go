@@ -2,8 +2,8 @@
 
 package rpyc
 
-// The archive scripts/build.sh puts in dist/linux_amd64. archiveSHA256 (zz_archive_linux_amd64.go,
-// written by the same script) changes with it, so go build relinks a rebuilt archive.
+// librpyc_bridge.a and its link flags are in a module of their own per platform (lib/*),
+// so that go get and go build download only the archive the build needs.
+import lib "github.com/rpyc-bridge/rpyc-bridge/go/lib/linux-amd64"
 
-// #cgo LDFLAGS: ${SRCDIR}/../dist/linux_amd64/librpyc_bridge.a -lm -ldl -lpthread -lutil -static-libgcc
-import "C"
+const archiveSHA256 = lib.ArchiveSHA256

@@ -2,9 +2,8 @@
 
 package rpyc
 
-// The fully static build (scripts/build.sh x86_64-unknown-linux-musl): go build -tags musl with
-// CC=musl-gcc and -ldflags '-linkmode external -extldflags -static'. libunwind.a is Rust's
-// own unwinder for musl, copied from rustlib next to the archive.
+// librpyc_bridge.a and its link flags are in a module of their own per platform (lib/*),
+// so that go get and go build download only the archive the build needs.
+import lib "github.com/rpyc-bridge/rpyc-bridge/go/lib/linux-amd64-musl"
 
-// #cgo LDFLAGS: ${SRCDIR}/../dist/linux_amd64_musl/librpyc_bridge.a ${SRCDIR}/../dist/linux_amd64_musl/libunwind.a -lm -lpthread
-import "C"
+const archiveSHA256 = lib.ArchiveSHA256

@@ -1,6 +1,6 @@
 package rpyc
 
-// #cgo CFLAGS: -I${SRCDIR}/../dist/include
+// #cgo CFLAGS: -I${SRCDIR}
 // #include "rpyc_bridge.h"
 import "C"
 

@@ -1,7 +1,9 @@
 # Sourced by scripts/build.sh (and dist.sh): what building for TARGET ($1, empty for this
 # machine) takes, and installs the toolchain it needs (apt, rustup) if it is missing.
-# Sets: PLATFORM (dist/ and go/ name), GO_CONSTRAINT, ARCHIVE, EXTRA_LIBS, CARGO_FLAGS,
-# GO_ENV, GO_FLAGS, EXAMPLE, RUN_PREFIX (how to run the target's binaries here).
+# Sets: PLATFORM (dist/ name), GO_LIB (the platform's Go module folder, go/lib/<os>-<arch>),
+# ARCHIVE, EXTRA_LIBS, CARGO_FLAGS, GO_ENV, GO_FLAGS, EXAMPLE, RUN_PREFIX (how to run the
+# target's binaries here), STRIP (strips debug sections from the target's archives),
+# BINUTILS (the prefix of the target's GNU binutils; "none" on macOS).
 
 # A host CPython 3.13 for cross builds (configure --with-build-python, the stdlib's .pyc):
 # the one the host build put in the cache, built first if needed.
@@ -48,12 +50,17 @@ aarch64_musl_gcc() {
 # it in #cgo LDFLAGS, so it is given to the external linker here (-dead_strip on macOS).
 gc_flag=-Wl,--gc-sections
 [[ $(uname -s) == Darwin ]] && gc_flag=-Wl,-dead_strip
+# What the shipped archive can lose: debug sections, and the LLVM bitcode Rust's std objects
+# carry for cross-language LTO (the linker never reads it). GNU strip for this machine's ELF
+# (aarch64's below); on macOS Apple's strip, -S.
+strip_flags=(--strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd --enable-deterministic-archives)
+STRIP=(strip "${strip_flags[@]}") BINUTILS=
+[[ $(uname -s) == Darwin ]] && STRIP=(strip -S) BINUTILS=none
 CARGO_FLAGS=() EXTRA_LIBS=() GO_FLAGS=(-ldflags "-extldflags $gc_flag") GO_ENV=(CGO_ENABLED=1) RUN_PREFIX=()
 STATIC_GO=(-ldflags "-linkmode external -extldflags '-static -Wl,--gc-sections'")
 case ${1:-} in
 "")
     PLATFORM=$(go env GOOS)_$(go env GOARCH)
-    GO_CONSTRAINT="$(go env GOOS) && $(go env GOARCH) && !musl"
     ARCHIVE=target/release/librpyc_bridge.a
     EXAMPLE=bin/rpyc-example
     ;;
@@ -62,7 +69,7 @@ x86_64-unknown-linux-musl)
     ensure_rust_target "$1"
     export CC_x86_64_unknown_linux_musl=musl-gcc
     export RPYC_BRIDGE_BUILD_PYTHON=${RPYC_BRIDGE_BUILD_PYTHON:-$(host_python)}
-    PLATFORM=linux_amd64_musl GO_CONSTRAINT="linux && amd64 && musl"
+    PLATFORM=linux_amd64_musl
     CARGO_FLAGS=(--target "$1")
     EXTRA_LIBS=("$(rust_libunwind "$1")")
     GO_ENV+=(GOOS=linux GOARCH=amd64 CC=musl-gcc)
@@ -77,10 +84,11 @@ aarch64-unknown-linux-gnu)
     # python-build-standalone's aarch64 objects are LLVM bitcode: the source build is the
     # one that needs nothing beyond the cross gcc.
     export RPYC_BRIDGE_PYTHON_FROM_SOURCE=${RPYC_BRIDGE_PYTHON_FROM_SOURCE:-1}
-    PLATFORM=linux_arm64 GO_CONSTRAINT="linux && arm64 && !musl"
+    PLATFORM=linux_arm64
     CARGO_FLAGS=(--target "$1")
     GO_ENV+=(GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc)
     RUN_PREFIX=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+    STRIP=(aarch64-linux-gnu-strip "${strip_flags[@]}") BINUTILS=aarch64-linux-gnu-
     ;;
 aarch64-unknown-linux-musl)
     if ! dpkg -s musl-dev:arm64 >/dev/null 2>&1; then
@@ -92,12 +100,13 @@ aarch64-unknown-linux-musl)
     musl_cc=$(aarch64_musl_gcc)
     export CC_aarch64_unknown_linux_musl=$musl_cc AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
     export RPYC_BRIDGE_BUILD_PYTHON=${RPYC_BRIDGE_BUILD_PYTHON:-$(host_python)}
-    PLATFORM=linux_arm64_musl GO_CONSTRAINT="linux && arm64 && musl"
+    PLATFORM=linux_arm64_musl
     CARGO_FLAGS=(--target "$1")
     EXTRA_LIBS=("$(rust_libunwind "$1")")
     GO_ENV+=(GOOS=linux GOARCH=arm64 CC="$musl_cc")
     GO_FLAGS=(-tags musl "${STATIC_GO[@]}")
     RUN_PREFIX=(qemu-aarch64)
+    STRIP=(aarch64-linux-gnu-strip "${strip_flags[@]}") BINUTILS=aarch64-linux-gnu-
     ;;
 *) die "unsupported target $1 (see scripts/build.sh)" ;;
 esac
@@ -105,3 +114,5 @@ if [[ -n ${1:-} ]]; then
     ARCHIVE=target/$1/release/librpyc_bridge.a
     EXAMPLE=bin/rpyc-example-${PLATFORM//_/-}
 fi
+GO_LIB=go/lib/${PLATFORM//_/-}
+[[ -f $GO_LIB/go.mod ]] || die "no Go module for $PLATFORM: $GO_LIB/go.mod is missing"

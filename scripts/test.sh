@@ -30,6 +30,8 @@ stage "e2e: static binary in an empty chroot" tests/e2e/static-chroot.sh
 stage "e2e: C ABI under valgrind, no leaks" tests/e2e/leaks.sh
 stage "fuzz: C ABI and Go values, 10 s per target" scripts/fuzz.sh 10
 stage "e2e: release artifacts (x86_64, aarch64 under qemu)" tests/e2e/release-artifacts.sh
+# After release-artifacts: it uses the module proxy tree dist.sh just wrote, builds nothing again.
+stage "e2e: go get from the release's module proxy (glibc, static musl, arm64)" tests/e2e/go-get.sh
 
 echo
 for f in "${failures[@]}"; do echo "failed stage: $f"; done

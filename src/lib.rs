@@ -5,7 +5,7 @@
 //! - `stdlib_image`: the embedded stdlib zip, imported from memory;
 //! - `runtime`: the process-wide interpreter, started once;
 //! - `bridge`: the safe Rust API over the Python runtime module;
-//! - `ffi`: the C ABI (dist/include/rpyc_bridge.h), one file per family;
+//! - `ffi`: the C ABI (go/rpyc_bridge.h), one file per family;
 //! - `entry`: the interpreter as a program (`python -c ...`);
 //! - `callbacks`: Go functions that remote Python calls back;
 //! - `client_cert` (over `openssl_ffi`): a TLS client certificate from memory;

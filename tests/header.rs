@@ -12,7 +12,7 @@ fn committed_header_matches_the_code() {
         .expect("cbindgen")
         .write(&mut generated);
     let generated = String::from_utf8(generated).unwrap();
-    let path = root.join("dist/include/rpyc_bridge.h");
+    let path = root.join("go/rpyc_bridge.h");
     if std::env::var_os("RPYC_BRIDGE_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }

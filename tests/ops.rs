@@ -69,10 +69,9 @@ fn each_operation_acts_on_what_its_name_says() {
 #[test]
 fn op_codes_are_the_header_s() {
     // The codes are the C ABI: 1.. in table order, as cbindgen writes them in the header.
-    let header = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/include/rpyc_bridge.h"),
-    )
-    .unwrap();
+    let header =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go/rpyc_bridge.h"))
+            .unwrap();
     for (i, name) in RpycOp::names().iter().enumerate() {
         let line = format!("RPYC_OP_{} = {},", name.to_uppercase(), i + 1);
         assert!(header.contains(&line), "{line} is not in the header");

@@ -14,7 +14,7 @@ archive=dist/$(go env GOOS)_$(go env GOARCH)/librpyc_bridge.a
 [[ -f $archive ]] || die "build first: scripts/build.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc -O1 -g -Wall -Wextra -Werror -o "$work/abi_leaks" tests/c/abi_leaks.c -Idist/include "$archive" \
+cc -O1 -g -Wall -Wextra -Werror -o "$work/abi_leaks" tests/c/abi_leaks.c -Igo "$archive" \
     -lm -ldl -lpthread -lutil -static-libgcc
 
 start_server

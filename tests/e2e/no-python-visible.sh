@@ -16,7 +16,7 @@ archive=dist/$(go env GOOS)_$(go env GOARCH)/librpyc_bridge.a
 [[ -x $example && -f $archive ]] || die "build first: scripts/build.sh"
 # A C test program linked against the archive alone, the way cgo links it.
 embedded=$(mktemp -d)/embedded_python
-cc -O1 -o "$embedded" tests/c/embedded_python.c -Idist/include "$archive" -lm -ldl -lpthread -lutil -static-libgcc
+cc -O1 -o "$embedded" tests/c/embedded_python.c -Igo "$archive" -lm -ldl -lpthread -lutil -static-libgcc
 
 check_ldd() {
     local bad
