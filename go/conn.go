@@ -2,7 +2,6 @@ package rpyc
 
 import (
 	"context"
-	"net"
 	"runtime"
 	"strconv"
 	"sync"
@@ -46,7 +45,7 @@ type request struct {
 // Dial connects to the RPyC server at addr ("host:port"). By default the server is a
 // classic one (rpyc_classic, SlaveService); see WithCustomService.
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Conn, error) {
-	host, portText, err := net.SplitHostPort(addr)
+	host, portText, err := splitHostPort(addr)
 	if err != nil {
 		return nil, &Error{Code: CodeArgument, Op: "dial", Message: err.Error()}
 	}

@@ -3,7 +3,6 @@ package rpyc
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,7 @@ func (r Registry) Discover(ctx context.Context, service string) ([]string, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	host, portText, err := net.SplitHostPort(r.Addr)
+	host, portText, err := splitHostPort(r.Addr)
 	if err != nil {
 		return nil, &Error{Code: CodeArgument, Op: "discover", Message: err.Error()}
 	}
@@ -51,7 +50,7 @@ func (r Registry) Discover(ctx context.Context, service string) ([]string, error
 	for _, p := range pairs {
 		h, _ := p[0].(string)
 		n, _ := p[1].(float64)
-		addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(int(n))))
+		addrs = append(addrs, joinHostPort(h, strconv.Itoa(int(n))))
 	}
 	return addrs, nil
 }

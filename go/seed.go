@@ -2,7 +2,6 @@ package rpyc
 
 import (
 	"context"
-	"net"
 	"strconv"
 )
 
@@ -14,7 +13,7 @@ type RPyCClient struct {
 
 // NewRPyCClient connects to a classic RPyC server.
 func NewRPyCClient(host string, port int) (*RPyCClient, error) {
-	conn, err := Dial(context.Background(), net.JoinHostPort(host, strconv.Itoa(port)))
+	conn, err := Dial(context.Background(), joinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, err
 	}
