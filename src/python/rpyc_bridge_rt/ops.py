@@ -13,7 +13,7 @@ import json
 import rpyc
 from rpyc.core import consts
 
-from . import codec
+from . import codec, wireformat
 from .connection import UNBOUNDED, Waits, require_classic, resolve_objects
 from .errors import BridgeError, ERR_ARGUMENT, ERR_HANDLE
 from .refs import TABLE as refs
@@ -54,19 +54,30 @@ class Request:
         return self.conn.classic and (bool(self.buffers) or "{" in (self.a or "") or "{" in (self.b or "")
                                       or len(self.a or "") + len(self.b or "") > LARGE_JSON)
 
+    def call_json(self):
+        """(args_json, kwargs_json) for the server's helper, each checked to be the right
+        kind of JSON value here (a JSON array, a JSON object), as decode() checks it."""
+        a, b = self.a or "[]", self.b
+        if not a.lstrip().startswith("["):
+            raise BridgeError(ERR_ARGUMENT, "args_json must be a JSON array")
+        if b is not None and not b.lstrip().startswith("{"):
+            raise BridgeError(ERR_ARGUMENT, "kwargs_json must be a JSON object")
+        return a, b
+
     def for_server(self, *texts):
         """(texts, buffers, objects) for the server's helper: buffers over a piece are sent
         ahead, and each {"$ref": id} becomes an index into `objects`, the Refs' objects."""
         objs = []
+        refs_of = _RefsOf(self.handle)
         for text in texts:
             if text is not None and len(text) <= LARGE_JSON:
-                # Checked here, so that bad JSON from C is ErrArgument, not the server's error.
+                # Decoded here too when small, so that bad input from C is ErrArgument, not
+                # the server's error (large input is left to the server: one parse).
                 try:
-                    json.loads(text)
-                except ValueError as err:
-                    raise BridgeError(ERR_ARGUMENT, "arguments are not valid JSON: %s" % err) from None
+                    wireformat.decoder(self.buffers, refs_of.get, lambda *_: None)(text)
+                except (ValueError, TypeError, RecursionError) as err:
+                    raise BridgeError(ERR_ARGUMENT, "bad arguments: %s" % err) from None
         if any(t is not None and '"$ref"' in t for t in texts):
-            refs_of = _RefsOf(self.handle)
 
             def hook(obj):
                 if len(obj) == 1 and "$ref" in obj:
@@ -175,7 +186,7 @@ def _helper(req):
         return NotImplemented
     key = (req.module, req.name)
     want_fn = key not in conn.indirect
-    (a, b), buffers, objs = req.for_server(req.a or "[]", req.b)
+    (a, b), buffers, objs = req.for_server(*req.call_json())
     fn, reply = conn.helper_request("call", req.module, req.name, a, b, buffers, objs, want_fn)
     if fn is not None:
         conn.functions[key] = fn
@@ -263,7 +274,7 @@ def ref_setattr(req):
 def ref_call(req):
     conn, obj = req.conn, req.obj
     if req.server_decodes() and isinstance(obj, rpyc.BaseNetref):
-        (a, b), buffers, objs = req.for_server(req.a or "[]", req.b)
+        (a, b), buffers, objs = req.for_server(*req.call_json())
         result = conn.helper_request("call_object", obj, a, b, buffers, objs)
     else:
         args, kwargs = req.args()
