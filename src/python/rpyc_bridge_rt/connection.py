@@ -26,7 +26,7 @@ from rpyc.utils.factory import connect_stream
 import _rpyc_bridge_native as native
 
 from . import callbacks, tls
-from .wire import Wire, readable
+from .wire import SHARED_WAIT, Wire, readable
 from .wireformat import HELPERS, PIECE
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
@@ -37,9 +37,6 @@ SEEN = 64  # bytes of the peer's first frames kept to explain a failed handshake
 # brine's 3-tuple tag, (msg, seq, args). RPyC 6 sends the message type as one byte instead.
 FRAME_HEADER = 5
 BRINE_TUP3 = 0x12
-# While another thread reads the connection (a background serving thread), a waiting
-# request cannot watch its cancel fd itself: it looks again this often.
-SHARED_WAIT = 0.02
 
 
 class Cancelled(BridgeError):

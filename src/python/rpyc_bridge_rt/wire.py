@@ -22,7 +22,9 @@ import _rpyc_bridge_native as native
 
 from .errors import BridgeError, ERR_CLOSED
 
-SHARED_WAIT = 0.02  # see connection.SHARED_WAIT
+# While another thread reads the connection (a background serving thread), a waiting
+# request cannot watch its cancel fd itself: it looks again this often.
+SHARED_WAIT = 0.02
 
 
 def readable(fds, timeout):
