@@ -36,8 +36,8 @@ func Func(fn CallbackFunc) *Callback {
 
 var nextCallbackID atomic.Uint64
 
-// callbacks counts, per id, the Python callables alive for it; the function stays
-// registered while any is.
+// callbacks is the registry of Go functions the Python half may call, by id. An entry
+// lives while a request that passes it runs (held) or a Python callable of it is alive.
 var callbacks = struct {
 	sync.Mutex
 	live map[uint64]*callbackEntry
@@ -45,7 +45,8 @@ var callbacks = struct {
 
 type callbackEntry struct {
 	fn    CallbackFunc
-	count int
+	held  int // requests in flight that pass it
+	alive int // Python callables of it (retained, not yet released)
 }
 
 // LiveCallbacks is the number of Python callables, over all connections, that wrap Go
@@ -55,29 +56,62 @@ func LiveCallbacks() int {
 	defer callbacks.Unlock()
 	n := 0
 	for _, e := range callbacks.live {
-		n += e.count
+		n += e.alive
 	}
 	return n
 }
 
-func retainCallback(cb *Callback) {
+// hold registers cbs for one request and returns the function that ends the hold.
+func hold(cbs []*Callback) (unhold func()) {
+	capiRegisterCallbacks()
 	callbacks.Lock()
 	defer callbacks.Unlock()
-	e := callbacks.live[cb.id]
-	if e == nil {
-		e = &callbackEntry{fn: cb.fn}
-		callbacks.live[cb.id] = e
+	for _, cb := range cbs {
+		e := callbacks.live[cb.id]
+		if e == nil {
+			e = &callbackEntry{fn: cb.fn}
+			callbacks.live[cb.id] = e
+		}
+		e.held++
 	}
-	e.count++
+	return func() {
+		callbacks.Lock()
+		defer callbacks.Unlock()
+		for _, cb := range cbs {
+			if e := callbacks.live[cb.id]; e != nil {
+				e.held--
+				e.dropIfUnused(cb.id)
+			}
+		}
+	}
 }
 
+// retainCallback counts a new Python callable of id (RETAIN); false for an unknown id.
+func retainCallback(id uint64) bool {
+	callbacks.Lock()
+	defer callbacks.Unlock()
+	e := callbacks.live[id]
+	if e == nil {
+		return false
+	}
+	e.alive++
+	return true
+}
+
+// releaseCallback counts a Python callable of id gone (RELEASE).
 func releaseCallback(id uint64) {
 	callbacks.Lock()
 	defer callbacks.Unlock()
-	if e := callbacks.live[id]; e != nil {
-		if e.count--; e.count <= 0 {
-			delete(callbacks.live, id)
-		}
+	if e := callbacks.live[id]; e != nil && e.alive > 0 {
+		e.alive--
+		e.dropIfUnused(id)
+	}
+}
+
+// dropIfUnused removes the entry once nothing holds it; callbacks' lock is held.
+func (e *callbackEntry) dropIfUnused(id uint64) {
+	if e.held <= 0 && e.alive <= 0 {
+		delete(callbacks.live, id)
 	}
 }
 

@@ -13,8 +13,14 @@ import (
 )
 
 //export rpycGoCallback
-func rpycGoCallback(id C.uint64_t, conn C.uint64_t, argsJSON *C.char, kwargsJSON *C.char, buffers *C.RpycSlice, nbuffers C.size_t, outJSON **C.char, outError **C.char) C.int32_t {
-	if argsJSON == nil {
+func rpycGoCallback(event C.RpycCallbackEvent, id C.uint64_t, conn C.uint64_t, argsJSON *C.char, kwargsJSON *C.char, buffers *C.RpycSlice, nbuffers C.size_t, outJSON **C.char, outError **C.char) C.int32_t {
+	switch event {
+	case C.RPYC_CALLBACK_EVENT_RETAIN:
+		if !retainCallback(uint64(id)) {
+			return 1
+		}
+		return 0
+	case C.RPYC_CALLBACK_EVENT_RELEASE:
 		releaseCallback(uint64(id))
 		return 0
 	}
@@ -51,14 +57,14 @@ func rpycGoCallback(id C.uint64_t, conn C.uint64_t, argsJSON *C.char, kwargsJSON
 	if err != nil {
 		return fail(1, err)
 	}
-	texts, bufs, temps, err := encodeValue(c, result)
-	if err == nil && (len(bufs) > 0 || len(temps) > 0) {
-		releaseTemps(temps)
+	p := &payload{conn: c}
+	err = p.encode(result)
+	if err == nil && (len(p.buffers) > 0 || len(p.callbacks) > 0) {
 		err = &Error{Code: CodeArgument, Op: "callback", Message: "a callback result cannot hold []byte, Array or Callback values"}
 	}
 	if err != nil {
 		return fail(1, err)
 	}
-	*outJSON = C.CString(texts[0])
+	*outJSON = C.CString(p.json.String())
 	return 0
 }

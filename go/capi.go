@@ -7,7 +7,7 @@ package rpyc
 // #include <stdlib.h>
 // #include "rpyc_bridge.h"
 //
-// extern int32_t rpycGoCallback(uint64_t, uint64_t, char *, char *, RpycSlice *, size_t, char **, char **);
+// extern int32_t rpycGoCallback(RpycCallbackEvent, uint64_t, uint64_t, char *, char *, RpycSlice *, size_t, char **, char **);
 // static void rpyc_register_go_callback(void) {
 //     rpyc_set_callback_handler((RpycCallbackFn)rpycGoCallback);
 // }
@@ -232,18 +232,10 @@ func capiDiscover(service, host string, port int, tcp bool, timeoutMs int64) (st
 
 var registerHandler sync.Once
 
-// capiCallbackNew makes the Python callable for cb on a connection, counted in callbacks.
-func capiCallbackNew(conn uint64, cb *Callback) (uint64, error) {
+// capiRegisterCallbacks installs the Go handler (callback_export.go), once, before the
+// first request that passes a Callback.
+func capiRegisterCallbacks() {
 	registerHandler.Do(func() { C.rpyc_register_go_callback() })
-	retainCallback(cb)
-	var out C.uint64_t
-	var cerr *C.RpycError
-	status := C.rpyc_callback_new(C.uint64_t(conn), C.uint64_t(cb.id), &out, &cerr)
-	if err := takeError(status, cerr, "callback"); err != nil {
-		releaseCallback(cb.id)
-		return 0, err
-	}
-	return uint64(out), nil
 }
 
 func capiServeBackground(conn uint64, on bool) error {

@@ -40,6 +40,9 @@ type request struct {
 	name    string
 	a, b    string // JSON: the arguments, or the key and value
 	buffers [][]byte
+	// The Callbacks the arguments pass: held from before the request until it is done, so
+	// that the Python half can count the callables it makes of them (callback.go).
+	callbacks []*Callback
 }
 
 // Dial connects to the RPyC server at addr ("host:port"). By default the server is a
@@ -137,13 +140,11 @@ func (c *Conn) Call(ctx context.Context, module, function string, args ...any) (
 
 // CallKw calls module.function(*args, **kwargs) on the server, once.
 func (c *Conn) CallKw(ctx context.Context, module, function string, args []any, kwargs map[string]any) (Value, error) {
-	e, err := encodeCall(c, args, kwargs)
-	if err != nil {
+	req := &request{op: opCall, what: "call " + module + "." + function, module: module, name: function}
+	if err := req.encodeArgs(c, args, kwargs); err != nil {
 		return Value{}, err
 	}
-	defer e.release()
-	return c.do(ctx, &request{op: opCall, what: "call " + module + "." + function, module: module, name: function,
-		a: e.args, b: e.kwargs, buffers: e.buffers})
+	return c.do(ctx, req)
 }
 
 // GetAttr reads module.attr on the server, by value.
@@ -231,6 +232,9 @@ func (c *Conn) do(ctx context.Context, req *request) (Value, error) {
 		signalled = make(chan struct{})
 		stop = context.AfterFunc(ctx, func() { w.signal(); close(signalled) })
 		cancelFd = int32(w.r)
+	}
+	if len(req.callbacks) > 0 {
+		defer hold(req.callbacks)()
 	}
 	v, err := capiRequest(c, h, req, timeoutMs(ctx), cancelFd)
 	if stop != nil && !stop() {

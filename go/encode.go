@@ -33,13 +33,14 @@ import (
 //
 // Channels, functions and complex numbers have no mapping: an *Error with CodeArgument.
 
-// payload is a value on its way to C: tagged JSON plus the buffers its tags index.
+// payload is a value on its way to C: tagged JSON plus the buffers its tags index, and the
+// Callbacks it passes. Encoding is pure Go: nothing here calls C.
 type payload struct {
-	json    bytes.Buffer
-	buffers [][]byte
-	conn    *Conn    // Refs must belong to it
-	temps   []uint64 // Refs made for Callbacks, released once the call is done
-	inline  bool     // text for people (Value.String): long strings and lists inline
+	json      bytes.Buffer
+	buffers   [][]byte
+	callbacks []*Callback // their functions are held while the request runs (Conn.do)
+	conn      *Conn       // Refs must belong to it
+	inline    bool        // text for people (Value.String): long strings and lists inline
 }
 
 func (p *payload) encode(v any) error {
@@ -77,30 +78,18 @@ func (p *payload) value(v reflect.Value, depth int) error {
 		}
 		return nil
 	case []int64:
-		if len(x) >= packedMin && !p.inline {
-			p.packed("int64", len(x), func(b []byte) {
-				for i, n := range x {
-					binary.LittleEndian.PutUint64(b[8*i:], uint64(n))
-				}
-			})
+		if p.packable(len(x)) {
+			packed(p, "int64", x, func(n int64) uint64 { return uint64(n) })
 			return nil
 		}
 	case []int:
-		if len(x) >= packedMin && !p.inline {
-			p.packed("int64", len(x), func(b []byte) {
-				for i, n := range x {
-					binary.LittleEndian.PutUint64(b[8*i:], uint64(n))
-				}
-			})
+		if p.packable(len(x)) {
+			packed(p, "int64", x, func(n int) uint64 { return uint64(n) })
 			return nil
 		}
 	case []float64:
-		if len(x) >= packedMin && !p.inline {
-			p.packed("float64", len(x), func(b []byte) {
-				for i, f := range x {
-					binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(f))
-				}
-			})
+		if p.packable(len(x)) {
+			packed(p, "float64", x, math.Float64bits)
 			return nil
 		}
 	case []byte:
@@ -169,9 +158,14 @@ func (p *payload) value(v reflect.Value, depth int) error {
 // as wireformat.PACKED_MIN says for the other way.
 const packedMin = 256
 
-func (p *payload) packed(dtype string, n int, fill func([]byte)) {
-	b := make([]byte, 8*n)
-	fill(b)
+func (p *payload) packable(n int) bool { return n >= packedMin && !p.inline }
+
+// packed writes xs as {"$list": [dtype, i]}: buffers[i] holds bits(x) for each, little-endian.
+func packed[T any](p *payload, dtype string, xs []T, bits func(T) uint64) {
+	b := make([]byte, 8*len(xs))
+	for i, x := range xs {
+		binary.LittleEndian.PutUint64(b[8*i:], bits(x))
+	}
 	p.buffers = append(p.buffers, b)
 	fmt.Fprintf(&p.json, `{"$list":[%q,%d]}`, dtype, len(p.buffers)-1)
 }
@@ -224,24 +218,19 @@ func (p *payload) ref(r *Ref) error {
 	return nil
 }
 
+// callback writes {"$callback": id}: the Python half makes the callable (callbacks.py),
+// and tells Go it exists while the request runs, so the function must be held till then.
 func (p *payload) callback(cb *Callback) error {
 	if cb == nil {
 		p.json.WriteString("null")
 		return nil
 	}
-	if p.conn == nil {
-		return encodeError("a Callback can only be passed on a connection")
+	if p.inline {
+		fmt.Fprintf(&p.json, `"<Go function %d>"`, cb.id)
+		return nil
 	}
-	h := p.conn.handle.Load()
-	if h == 0 {
-		return &Error{Code: CodeClosed, Op: "encode", Message: "the connection is closed"}
-	}
-	ref, err := capiCallbackNew(h, cb)
-	if err != nil {
-		return err
-	}
-	p.temps = append(p.temps, ref)
-	fmt.Fprintf(&p.json, `{"$ref":%d}`, ref)
+	p.callbacks = append(p.callbacks, cb)
+	fmt.Fprintf(&p.json, `{"$callback":%d}`, cb.id)
 	return nil
 }
 
@@ -335,55 +324,40 @@ func encodeError(format string, args ...any) error {
 	return &Error{Code: CodeArgument, Op: "encode", Message: fmt.Sprintf(format, args...)}
 }
 
-// encoded is a call's payload: args as a JSON array, kwargs as an object ("" for none),
-// one buffer list, and the Refs made for Callbacks (release them after the call).
-type encoded struct {
-	args, kwargs string
-	buffers      [][]byte
-	temps        []uint64
-}
-
-func (e *encoded) release() { releaseTemps(e.temps) }
-
-func releaseTemps(temps []uint64) {
-	for _, h := range temps {
-		_ = capiRefRelease(h)
-	}
-}
-
-func encodeCall(conn *Conn, args []any, kwargs map[string]any) (*encoded, error) {
+// encodeArgs sets req's arguments: args as a JSON array, kwargs as an object ("" for
+// none), with one buffer list.
+func (req *request) encodeArgs(conn *Conn, args []any, kwargs map[string]any) error {
 	p := &payload{conn: conn}
 	if args == nil {
 		args = []any{}
 	}
 	if err := p.encode(args); err != nil {
-		releaseTemps(p.temps)
-		return nil, err
+		return err
 	}
-	e := &encoded{args: p.json.String()}
+	req.a = p.json.String()
 	if len(kwargs) > 0 {
 		p.json.Reset()
 		if err := p.encode(kwargs); err != nil {
-			releaseTemps(p.temps)
-			return nil, err
+			return err
 		}
-		e.kwargs = p.json.String()
+		req.b = p.json.String()
 	}
-	e.buffers, e.temps = p.buffers, p.temps
-	return e, nil
+	req.buffers, req.callbacks = p.buffers, p.callbacks
+	return nil
 }
 
-// encodeValue makes the payload of single values (a key and an attribute value share one
-// buffer list): their JSON texts, the buffers, and the temporary Refs to release after use.
-func encodeValue(conn *Conn, vs ...any) (texts []string, buffers [][]byte, temps []uint64, err error) {
+// encodeValues sets req.a, then req.b, to single values (a key, a value), which share one
+// buffer list.
+func (req *request) encodeValues(conn *Conn, values ...any) error {
 	p := &payload{conn: conn}
-	for _, v := range vs {
+	texts := []*string{&req.a, &req.b}[:len(values)]
+	for i, v := range values {
 		p.json.Reset()
 		if err := p.encode(v); err != nil {
-			releaseTemps(p.temps)
-			return nil, nil, nil, err
+			return err
 		}
-		texts = append(texts, p.json.String())
+		*texts[i] = p.json.String()
 	}
-	return texts, p.buffers, p.temps, nil
+	req.buffers, req.callbacks = p.buffers, p.callbacks
+	return nil
 }

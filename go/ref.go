@@ -91,12 +91,11 @@ func (r *Ref) Attr(ctx context.Context, name string) (*Ref, error) {
 
 // SetAttr sets the attribute name to value.
 func (r *Ref) SetAttr(ctx context.Context, name string, value any) error {
-	texts, buffers, temps, err := encodeValue(r.conn, value)
-	if err != nil {
+	req := &request{op: opRefSetAttr, what: "setattr " + name, name: name}
+	if err := req.encodeValues(r.conn, value); err != nil {
 		return err
 	}
-	defer releaseTemps(temps)
-	_, err = r.do(ctx, &request{op: opRefSetAttr, what: "setattr " + name, name: name, a: texts[0], buffers: buffers})
+	_, err := r.do(ctx, req)
 	return err
 }
 
@@ -107,32 +106,29 @@ func (r *Ref) Call(ctx context.Context, args ...any) (*Ref, error) {
 
 // CallKw calls the object with positional and keyword arguments.
 func (r *Ref) CallKw(ctx context.Context, args []any, kwargs map[string]any) (*Ref, error) {
-	e, err := encodeCall(r.conn, args, kwargs)
-	if err != nil {
+	req := &request{op: opRefCall, what: "call"}
+	if err := req.encodeArgs(r.conn, args, kwargs); err != nil {
 		return nil, err
 	}
-	defer e.release()
-	return r.doRef(ctx, &request{op: opRefCall, what: "call", a: e.args, b: e.kwargs, buffers: e.buffers})
+	return r.doRef(ctx, req)
 }
 
 // Item returns object[key].
 func (r *Ref) Item(ctx context.Context, key any) (*Ref, error) {
-	texts, buffers, temps, err := encodeValue(r.conn, key)
-	if err != nil {
+	req := &request{op: opRefGetItem, what: "getitem"}
+	if err := req.encodeValues(r.conn, key); err != nil {
 		return nil, err
 	}
-	defer releaseTemps(temps)
-	return r.doRef(ctx, &request{op: opRefGetItem, what: "getitem", a: texts[0], buffers: buffers})
+	return r.doRef(ctx, req)
 }
 
 // SetItem sets object[key] = value.
 func (r *Ref) SetItem(ctx context.Context, key, value any) error {
-	texts, buffers, temps, err := encodeValue(r.conn, key, value)
-	if err != nil {
+	req := &request{op: opRefSetItem, what: "setitem"}
+	if err := req.encodeValues(r.conn, key, value); err != nil {
 		return err
 	}
-	defer releaseTemps(temps)
-	_, err = r.do(ctx, &request{op: opRefSetItem, what: "setitem", a: texts[0], b: texts[1], buffers: buffers})
+	_, err := r.do(ctx, req)
 	return err
 }
 

@@ -21,6 +21,29 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// What the library tells the callback handler.
+enum RpycCallbackEvent
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Run callback `id` (see `RpycCallbackFn`).
+  RPYC_CALLBACK_EVENT_CALL = 0,
+  // A new Python callable of `id` exists (the library decoded `{"$callback": id}`); it
+  // runs inside the request that passed the tag. Return 0 if `id` is known, else nonzero
+  // (the request then fails with RPYC_STATUS_ERR_ARGUMENT).
+  RPYC_CALLBACK_EVENT_RETAIN = 1,
+  // One Python callable of `id` is gone (the server dropped it and no Ref holds it).
+  RPYC_CALLBACK_EVENT_RELEASE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RpycCallbackEvent RpycCallbackEvent;
+#else
+typedef int32_t RpycCallbackEvent;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Status codes of the C ABI. Zero is success; every failure has one of these.
 enum RpycStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -142,21 +165,23 @@ typedef struct RpycSlice {
 
 // The one function through which remote Python calls Go (or C) callbacks.
 //
-// A call: `id` is the callback's id (from rpyc_callback_new), `conn` its connection;
-// `args_json` (a JSON array) and `kwargs_json` (a JSON object) are tagged as in
-// `RpycValue`, with their buffers in `buffers[0..nbuffers]`, all lent for the call. Return
-// 0 with `*out_json` set to the result's tagged JSON (no buffers), 1 for an error or 2 for
-// a panic with `*out_error` set to a message; the result and message are allocated with
-// malloc and freed by the library. The server sees errors as exceptions.
+// CALL: `id` is the callback's id, `conn` its connection; `args_json` (a JSON array) and
+// `kwargs_json` (a JSON object) are tagged as in `RpycValue`, with their buffers in
+// `buffers[0..nbuffers]`, all lent for the call. Return 0 with `*out_json` set to the
+// result's tagged JSON (no buffers), 1 for an error or 2 for a panic with `*out_error` set
+// to a message; the result and message are allocated with malloc and freed by the library.
+// The server sees errors as exceptions.
 //
-// A release: `args_json` is NULL (and every out-pointer too): one Python callable of `id`
-// is gone (the server dropped it and no Ref holds it); the caller counts them.
+// RETAIN and RELEASE: the caller counts the callables of `id`; the strings, buffers and
+// out-pointers are NULL.
 //
 // Threads: it runs on the thread serving the connection (a thread waiting for a reply, or
-// the background serving thread), without the GIL. It may call this library; calls on the
-// same connection made from that thread are nested requests and do not wait for the
-// connection to be free. Do not wait there for another thread that uses the connection.
-typedef int32_t (*RpycCallbackFn)(uint64_t id,
+// the background serving thread), without the GIL; RELEASE may come from any thread. It
+// may call this library; calls on the same connection made from that thread are nested
+// requests and do not wait for the connection to be free. Do not wait there for another
+// thread that uses the connection.
+typedef int32_t (*RpycCallbackFn)(RpycCallbackEvent event,
+                                  uint64_t id,
                                   uint64_t conn,
                                   const char *args_json,
                                   const char *kwargs_json,
@@ -216,18 +241,6 @@ void rpyc_value_free(struct RpycValue *value);
 
 // Registers the callback function (NULL unregisters). Call it before passing callbacks.
 void rpyc_set_callback_handler(RpycCallbackFn handler);
-
-// A Ref to a new Python callable that runs callback `id` through the registered handler.
-// Pass the Ref as an argument (`{"$ref": ...}`) to give the server the callable; release
-// the Ref when the call returns: the server keeps its own reference as long as it needs
-// one, and the handler hears of each callable's end (a release).
-//
-// # Safety
-// Out-pointers NULL or writable.
-int32_t rpyc_callback_new(uint64_t conn,
-                          uint64_t id,
-                          uint64_t *out_ref,
-                          struct RpycError **out_err);
 
 // Opens a connection. `options_json` is NULL or a JSON object with optional keys:
 // "service": "classic" (default) or "service" (a custom service: call its root's

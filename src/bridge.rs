@@ -188,16 +188,6 @@ pub fn discover(
     })
 }
 
-/// A Ref to a new Python callable that runs callback `callback_id` through the handler.
-pub fn callback_new(conn: ConnHandle, callback_id: u64) -> Result<RefHandle, BridgeError> {
-    python(|py| {
-        crate::native::ensure(py)?;
-        func(py, "callback_new")?
-            .call1((conn, callback_id))?
-            .extract()
-    })
-}
-
 /// Serves the server's requests from a background thread (callbacks between calls).
 pub fn serve_background(conn: ConnHandle, enable: bool) -> Result<(), BridgeError> {
     python(|py| {

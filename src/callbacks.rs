@@ -1,10 +1,10 @@
 //! Callbacks: Go (or C) functions that remote Python calls. They cross into the caller
 //! through one registered function pointer and an opaque id (see `RpycCallbackFn`).
 //!
-//! The Python side (src/python/rpyc_bridge_rt/callbacks.py) calls `invoke` and `release`
-//! through the built-in module `_rpyc_bridge_native` (src/native.rs).
+//! The Python side (src/python/rpyc_bridge_rt/callbacks.py) calls `invoke`, `retain` and
+//! `release` through the built-in module `_rpyc_bridge_native` (src/native.rs).
 
-use crate::ffi::{RpycCallbackFn, RpycSlice};
+use crate::ffi::{RpycCallbackEvent, RpycCallbackFn, RpycSlice};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
@@ -61,6 +61,7 @@ pub(crate) fn invoke(
         // writes malloc'd strings (or NULL) to the out-pointers, which we own afterwards.
         let status = unsafe {
             handler(
+                RpycCallbackEvent::Call,
                 id,
                 conn,
                 args_c.as_ptr(),
@@ -77,31 +78,45 @@ pub(crate) fn invoke(
     Ok((status, result, error))
 }
 
+/// retain(id, conn) -> bool: a new Python callable of `id`; false if the handler does not
+/// know `id` (or none is registered).
+pub(crate) fn retain(
+    args: &Bound<'_, PyTuple>,
+    _kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<bool> {
+    let (id, conn): (u64, u64) = args.extract()?;
+    Ok(notify(args.py(), RpycCallbackEvent::Retain, id, conn) == Some(0))
+}
+
 /// release(id): the Python side dropped one callable of `id`.
 pub(crate) fn release(
     args: &Bound<'_, PyTuple>,
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    let py = args.py();
     let (id,): (u64,) = args.extract()?;
-    if let Some(handler) = handler() {
-        py.detach(|| {
-            // SAFETY: a release notification: NULL arguments, NULL out-pointers.
-            unsafe {
-                handler(
-                    id,
-                    0,
-                    ptr::null(),
-                    ptr::null(),
-                    ptr::null(),
-                    0,
-                    ptr::null_mut(),
-                    ptr::null_mut(),
-                )
-            };
-        });
-    }
+    notify(args.py(), RpycCallbackEvent::Release, id, 0);
     Ok(())
+}
+
+/// Tells the handler of a lifetime event; its answer, or None without a handler.
+fn notify(py: Python<'_>, event: RpycCallbackEvent, id: u64, conn: u64) -> Option<i32> {
+    let handler = handler()?;
+    Some(py.detach(|| {
+        // SAFETY: a lifetime event: NULL arguments, NULL out-pointers, as the contract says.
+        unsafe {
+            handler(
+                event,
+                id,
+                conn,
+                ptr::null(),
+                ptr::null(),
+                ptr::null(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        }
+    }))
 }
 
 /// # Safety

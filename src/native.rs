@@ -25,6 +25,7 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
         let module = PyModule::new(py, "_rpyc_bridge_native")?;
         add_functions!(py, module,
             invoke => callbacks::invoke,
+            retain => callbacks::retain,
             release => callbacks::release,
             zstd_entry => stdlib_image::zstd_entry,
             load_cert_chain_pem => client_cert::load_cert_chain_pem,

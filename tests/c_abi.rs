@@ -793,3 +793,74 @@ fn unknown_operations_a_null_request_and_missing_fields_are_argument_errors() {
     );
     close(conn);
 }
+
+/// Python callables alive for callback 7, as the handler below counts them.
+static LIVE_SEVENS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// A C caller's handler: it knows callback 7 only, which returns its arguments' JSON.
+unsafe extern "C" fn handler(
+    event: RpycCallbackEvent,
+    id: u64,
+    _conn: u64,
+    args_json: *const c_char,
+    _kwargs_json: *const c_char,
+    _buffers: *const RpycSlice,
+    _nbuffers: usize,
+    out_json: *mut *mut c_char,
+    _out_error: *mut *mut c_char,
+) -> i32 {
+    use std::sync::atomic::Ordering::SeqCst;
+    if id != 7 {
+        return 1;
+    }
+    match event {
+        RpycCallbackEvent::Retain => {
+            LIVE_SEVENS.fetch_add(1, SeqCst);
+        }
+        RpycCallbackEvent::Release => {
+            LIVE_SEVENS.fetch_sub(1, SeqCst);
+        }
+        RpycCallbackEvent::Call => {
+            // SAFETY: per RpycCallbackFn, args_json is a live C string for a CALL and
+            // out_json is writable; the result is malloc'd, as the library frees it.
+            unsafe { *out_json = libc::strdup(args_json) };
+        }
+    }
+    0
+}
+
+#[test]
+fn callbacks_travel_as_tags_and_the_handler_counts_their_callables() {
+    let server = Server::start();
+    let conn = open(server.port);
+    rpyc_set_callback_handler(Some(handler));
+    let call = |args| {
+        request(&conn_op(
+            RpycOp::Call,
+            conn,
+            "bridge_fixtures",
+            "call_with",
+            Some(args),
+        ))
+    };
+    assert_eq!(call(r#"[{"$callback":7},1,"a"]"#).unwrap().0, "[1,\"a\"]");
+    for (args, want) in [
+        (r#"[{"$callback":8}]"#, "unknown callback id 8"),
+        (r#"[{"$callback":"7"}]"#, "bad $callback id"),
+    ] {
+        let (code, _, msg, _) = call(args).unwrap_err();
+        assert_eq!(code, RpycStatus::ErrArgument as i32, "{args}: {msg}");
+        assert!(msg.contains(want), "{args}: {msg}");
+    }
+    // The server dropped the callable: one RELEASE balances the RETAIN.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while LIVE_SEVENS.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "callback 7's callable was never released"
+        );
+        ok(&conn_op(RpycOp::Call, conn, "gc", "collect", None));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    close(conn);
+}

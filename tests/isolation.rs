@@ -1,36 +1,13 @@
 //! The embedded Python as a program (examples/embedded_python.rs): it runs with nothing
 //! around it, and the environment cannot change what it imports.
 
+#[path = "common/embedded.rs"]
+mod embedded;
+
+use embedded::{embedded_python, stdout};
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn embedded_python() -> PathBuf {
-    // target/<profile>/deps/isolation-* -> target/<profile>/examples/embedded_python
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/embedded_python");
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo test builds examples",
-        bin.display()
-    );
-    bin
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use std::process::Command;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rpyc-bridge-{name}-{}", std::process::id()));

@@ -1,42 +1,22 @@
 //! The operations of rpyc_request are one table on each side: RpycOp (Rust, the C header)
 //! and OPS in the Python half (rpyc_bridge_rt/ops.py). Their names must agree, in order.
 
+#[path = "common/embedded.rs"]
+mod embedded;
+
+use embedded::{embedded_python, stdout};
 use rpyc_bridge::ffi::RpycOp;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The embedded interpreter as a program (examples/embedded_python.rs): the same Python and
-/// the same rpyc_bridge_rt as the library's.
-fn embedded_python() -> PathBuf {
-    // target/<profile>/deps/ops-* -> target/<profile>/examples/embedded_python
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/embedded_python");
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo test builds examples",
-        bin.display()
-    );
-    bin
-}
-
 /// `code`'s standard output, run by the embedded Python.
 fn run_python(code: &str) -> String {
-    let out = Command::new(embedded_python())
-        .args(["-c", code])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    stdout(
+        &Command::new(embedded_python())
+            .args(["-c", code])
+            .output()
+            .unwrap(),
+    )
 }
 
 #[test]

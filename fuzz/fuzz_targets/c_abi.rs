@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
             17 => rpyc_request(ptr::null(), &mut value, &mut err),
             18 => rpyc_close(h, &mut err),
             19 => rpyc_ref_release(h, &mut err),
-            20 => rpyc_callback_new(h, h.rotate_left(7), &mut out, &mut err),
+            20 => rpyc_conn_ref_count(h, &mut out, &mut err),
             _ => {
                 // The seed API: no connection was ever made.
                 let r = rpyc_call(s, s, s);

@@ -16,7 +16,6 @@ import rpyc
 from . import codec, ops
 from .connection import Connection
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_HANDLE, describe_error  # noqa: F401
-from . import callbacks
 from .refs import TABLE as _refs
 
 _conns = ops.conns
@@ -78,12 +77,6 @@ def discover(service, registry_host, registry_port, tcp, timeout_ms):
 
 
 # ---- callbacks --------------------------------------------------------------------------------
-
-def callback_new(handle, callback_id):
-    """A Ref to a new Python callable that runs Go callback `callback_id` (see callbacks.py)."""
-    _conn(handle).check_open()
-    return _refs.add(handle, callbacks.GoFunction(callback_id, handle))
-
 
 def serve_background(handle, enable):
     """Serves the server's requests (callbacks) from a background thread, also between calls."""

@@ -10,6 +10,7 @@ not wait for the connection's lock (see Connection.exclusive).
 import threading
 
 from . import codec
+from .errors import BridgeError, ERR_ARGUMENT
 from .refs import TABLE
 
 class _Scopes(threading.local):
@@ -50,13 +51,19 @@ class _Scope:
 
 
 class GoFunction:
-    """A callable for Go callback `callback_id`. The Go side counts these objects: each one
-    tells Go when it is garbage (the server dropped it and no Ref holds it)."""
+    """A callable for Go callback `callback_id`, made where {"$callback": id} is decoded,
+    inside the request that passed it. The Go side counts these objects: each one tells Go
+    when it is made (retain) and when it is garbage (the server dropped it, no Ref holds it)."""
 
     __slots__ = ("callback_id", "conn_handle", "released")
 
     def __init__(self, callback_id, conn_handle):
-        self.callback_id, self.conn_handle, self.released = callback_id, conn_handle, False
+        import _rpyc_bridge_native as native
+
+        self.callback_id, self.conn_handle, self.released = callback_id, conn_handle, True
+        if type(callback_id) is not int or not native.retain(callback_id, conn_handle):
+            raise BridgeError(ERR_ARGUMENT, "unknown callback id %r (the handler does not know it)" % (callback_id,))
+        self.released = False
 
     def __call__(self, *args, **kwargs):
         import _rpyc_bridge_native as native
@@ -88,8 +95,13 @@ class GoFunction:
 
 
 class _Refs:
+    """What a callback's result may refer to: Refs, not other callbacks (Go refuses them)."""
+
     def __init__(self, conn_handle):
         self.conn_handle = conn_handle
 
     def get(self, ref):
         return TABLE.get(ref)
+
+    def callback(self, callback_id):
+        raise ValueError("a callback result cannot hold a callback")

@@ -19,7 +19,8 @@ from .wireformat import decoder, dumps, encoder, is_scalar, tuples  # noqa: F401
 
 def decode(text, buffers, refs, what, expect=None):
     """Go's tagged JSON -> Python values, here (for a direct call, a custom service, a
-    callback's result): JSON arrays as tuples, objects as dicts. `expect` (list or dict) is
+    callback's result): JSON arrays as tuples, objects as dicts; `refs` gives the objects of
+    {"$ref": id} (refs.get) and {"$callback": id} (refs.callback). `expect` (list or dict) is
     the required top-level JSON type. Arrays need numpy, so only the server makes them
     (classic servers get the JSON itself: see ops.helper_args)."""
     if not text:
@@ -32,7 +33,7 @@ def decode(text, buffers, refs, what, expect=None):
             raise BridgeError(ERR_ARGUMENT, "%s is not valid JSON: %s" % (what, err)) from None
         _check(value, expect, what)
         return tuples(value)
-    loads = decoder(buffers, refs.get, _no_array)
+    loads = decoder(buffers, refs.get, _no_array, refs.callback)
     try:
         value = loads(text)
     except RecursionError:

@@ -13,7 +13,7 @@ import json
 import rpyc
 from rpyc.core import consts
 
-from . import codec, wireformat
+from . import callbacks, codec, wireformat
 from .connection import UNBOUNDED, Waits, require_classic, resolve_objects
 from .errors import BridgeError, ERR_ARGUMENT, ERR_HANDLE
 from .refs import TABLE as refs
@@ -66,23 +66,27 @@ class Request:
 
     def for_server(self, *texts):
         """(texts, buffers, objects) for the server's helper: buffers over a piece are sent
-        ahead, and each {"$ref": id} becomes an index into `objects`, the Refs' objects."""
-        objs = []
+        ahead, and each {"$ref": id} or {"$callback": id} becomes {"$ref": i}, an index into
+        `objects`: the Ref's object, or a new callable for the Go function."""
         refs_of = _RefsOf(self.handle)
         for text in texts:
             if text is not None and len(text) <= LARGE_JSON:
                 # Decoded here too when small, so that bad input from C is ErrArgument, not
                 # the server's error (large input is left to the server: one parse).
                 try:
-                    wireformat.decoder(self.buffers, refs_of.get, lambda *_: None)(text)
+                    wireformat.decoder(self.buffers, refs_of.get, lambda *_: None, lambda _id: None)(text)
                 except (ValueError, TypeError, RecursionError) as err:
                     raise BridgeError(ERR_ARGUMENT, "bad arguments: %s" % err) from None
-        if any(t is not None and '"$ref"' in t for t in texts):
+        objs = []
+        if any(t is not None and ('"$ref"' in t or '"$callback"' in t) for t in texts):
+            made = {"$ref": refs_of.get, "$callback": refs_of.callback}
 
             def hook(obj):
-                if len(obj) == 1 and "$ref" in obj:
-                    objs.append(refs_of.get(obj["$ref"]))
-                    return {"$ref": len(objs) - 1}
+                if len(obj) == 1:
+                    ((key, val),) = obj.items()
+                    if key in made:
+                        objs.append(made[key](val))
+                        return {"$ref": len(objs) - 1}
                 return obj
 
             try:
@@ -123,6 +127,10 @@ class _RefsOf:
         if conn_handle != self.handle:
             raise BridgeError(ERR_ARGUMENT, "Ref %d belongs to another connection" % ref)
         return obj
+
+    def callback(self, callback_id):
+        """A new callable for Go function `callback_id`, of this connection."""
+        return callbacks.GoFunction(callback_id, self.handle)
 
 
 def run(op, handle, target, module, name, a, b, buffers, timeout_ms, cancel_fd):

@@ -177,11 +177,12 @@ def _plain(values, types):
     return True
 
 
-def decoder(buffers, ref, make_array):
+def decoder(buffers, ref, make_array, callback=None):
     """The decoder core: a function loads(text) -> Python values, for tagged JSON whose
     buffers are `buffers`. JSON arrays become tuples (RPyC sends tuples by value); `ref(i)`
-    is the object of {"$ref": i}; make_array(dtype, shape, data) makes an array. Raises
-    ValueError for what does not follow the format."""
+    is the object of {"$ref": i}, `callback(id)` that of {"$callback": id} (None: the tag is
+    refused); make_array(dtype, shape, data) makes an array. Raises ValueError for what does
+    not follow the format."""
 
     def buffer(index):
         if type(index) is not int or not 0 <= index < len(buffers):
@@ -224,6 +225,10 @@ def decoder(buffers, ref, make_array):
             return make_array(DTYPES[dtype], tuple(shape), data)
         if key == "$ref":
             return ref(val)
+        if key == "$callback" and callback is not None:
+            if type(val) is not int:
+                raise ValueError("bad $callback id %r" % (val,))
+            return callback(val)
         if key == "$dict":
             return {tuples(k): tuples(v) for k, v in val}
         raise ValueError("unknown tag %r" % key)
