@@ -1,10 +1,14 @@
 package rpyc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -150,6 +154,33 @@ func slowCases() []slowCase {
 			r := slow(t, c)
 			busy(t, c, "time")
 			return func(ctx context.Context) error { _, err := r.Value(ctx); return err }
+		}},
+		{"Conn.Execute", classic, func(_ *testing.T, c *rpyc.Conn) func(context.Context) error {
+			code := fmt.Sprintf("import time\ntime.sleep(%g)", serverWait.Seconds())
+			return func(ctx context.Context) error { return c.Execute(ctx, code) }
+		}},
+		{"Conn.Eval", classic, func(_ *testing.T, c *rpyc.Conn) func(context.Context) error {
+			expr := fmt.Sprintf("__import__('time').sleep(%g)", serverWait.Seconds())
+			return func(ctx context.Context) error { _, err := c.Eval(ctx, expr); return err }
+		}},
+		{"Conn.Namespace", classic, func(t *testing.T, c *rpyc.Conn) func(context.Context) error {
+			busy(t, c, "time")
+			return func(ctx context.Context) error { _, err := c.Namespace(ctx); return err }
+		}},
+		{"Conn.Upload", classic, func(t *testing.T, c *rpyc.Conn) func(context.Context) error {
+			path := filepath.Join(t.TempDir(), "upload")
+			busy(t, c, "time")
+			return func(ctx context.Context) error {
+				return c.Upload(ctx, bytes.NewReader(make([]byte, 3<<20)), path)
+			}
+		}},
+		{"Conn.Download", classic, func(t *testing.T, c *rpyc.Conn) func(context.Context) error {
+			path := filepath.Join(t.TempDir(), "download")
+			if err := os.WriteFile(path, make([]byte, 3<<20), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			busy(t, c, "time")
+			return func(ctx context.Context) error { return c.Download(ctx, path, io.Discard) }
 		}},
 		{"Pool.Call", classic, nil},
 		{"Pool.CallKw", classic, nil},
