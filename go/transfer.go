@@ -2,10 +2,9 @@ package rpyc
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 )
 
@@ -265,8 +264,9 @@ func readerSize(r io.Reader) int64 {
 	return -1
 }
 
+// randomSuffix names an upload's temporary file. It needs to be unique, not secret:
+// math/rand/v2 (seeded per process by the runtime), not crypto/rand, which would link
+// Go's whole FIPS crypto module into every program.
 func randomSuffix() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
-	return hex.EncodeToString(b[:])
+	return fmt.Sprintf("%016x", rand.Uint64())
 }

@@ -140,11 +140,7 @@ mv "$consumer/consumer" "$root/consumer"
 out=$(env -i "$(command -v chroot)" "$root" /consumer -addr "127.0.0.1:$SERVER_PORT")
 check_output "static musl consumer in an empty chroot" "$out"
 size=$(wc -c < "$root/consumer")   # stripped by the Dockerfile's step
-# The static binary also carries musl and Rust's libunwind, and is within about 1% of the
-# budget either way (the example, with -Wl,--gc-sections, is too): it is measured and
-# reported, and fails only past 1% over; the glibc and arm64 builds must fit.
-((size <= budget * 101 / 100)) || die "the musl consumer is $size bytes stripped, more than 1% over $budget"
-((size <= budget)) || say "warning: the static musl consumer is $size bytes stripped, $((size - budget)) over $budget"
+((size <= budget)) || die "the static musl consumer is $size bytes stripped, over $budget"
 sizes+=("musl-static $size")
 
 # arm64 (glibc), under qemu-user.
