@@ -327,23 +327,13 @@ func encodeError(format string, args ...any) error {
 // encodeArgs sets req's arguments: args as a JSON array, kwargs as an object ("" for
 // none), with one buffer list.
 func (req *request) encodeArgs(conn *Conn, args []any, kwargs map[string]any) error {
-	p := &payload{conn: conn}
 	if args == nil {
 		args = []any{}
 	}
-	if err := p.encode(args); err != nil {
-		return err
-	}
-	req.a = p.json.String()
 	if len(kwargs) > 0 {
-		p.json.Reset()
-		if err := p.encode(kwargs); err != nil {
-			return err
-		}
-		req.b = p.json.String()
+		return req.encodeValues(conn, args, kwargs)
 	}
-	req.buffers, req.callbacks = p.buffers, p.callbacks
-	return nil
+	return req.encodeValues(conn, args)
 }
 
 // encodeValues sets req.a, then req.b, to single values (a key, a value), which share one
