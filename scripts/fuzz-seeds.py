@@ -99,6 +99,8 @@ def main():
         "edge_deep_1001": frame(bytes([consts.MSG_REPLY]) + brine.dump((3, (consts.LABEL_VALUE, ())))[:-1]
                                 + b"\x10" * 1001 + b"\x00"),
         "edge_deep_999": frame(deep + b"\x10" * 999 + b"\x00"),
+        # Deep but inside the limit: JSON nested 990 deep, past serde_json's own 128.
+        "edge_deep_json_990": frame(deep + b"\x10" * 990 + b"\x00"),
         "edge_unknown_tag": frame(bytes([consts.MSG_REPLY]) + brine.dump((3, (consts.LABEL_VALUE, None)))[:-1]
                                   + b"\x07"),
         "edge_unicode_unicode": frame(deep + b"\x08\x08\x0a\x78"),

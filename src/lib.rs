@@ -26,7 +26,7 @@ mod runtime;
 mod stdlib_image;
 mod wire;
 #[doc(hidden)]
-pub use wire::fuzz_reply;
+pub use wire::{fuzz_reply, DEFAULT_MAX_DEPTH as WIRE_MAX_NESTING};
 
 pub use bridge::*;
 pub use entry::python_main;

@@ -28,7 +28,9 @@ const HANDLE_CALL: i64 = 7;
 pub(crate) const DEFAULT_MAX_FRAME: usize = 1 << 30;
 /// How deep tuples may nest in a reply by default (`WithMaxNesting` in Go). Python's own
 /// brine, recursing twice per level under a recursion limit of 1000, writes at most ~500.
-pub(crate) const DEFAULT_MAX_DEPTH: usize = 1000;
+/// Public for the fuzz target's oracle, not part of the C ABI.
+/// cbindgen:ignore
+pub const DEFAULT_MAX_DEPTH: usize = 1000;
 
 /// request(seq, target, args_json) -> bytes | None: the message calling the netref whose
 /// brine-encoded id_pack is `target` with the JSON array `args_json` as its arguments;
