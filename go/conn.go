@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Conn is a connection to an RPyC server. It is safe for concurrent use: calls on one
@@ -60,12 +61,20 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Conn, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	deadline, clamped := ctx.Deadline()
 	if d, ok := remaining(ctx); ok && (o.ConnectTimeout == nil || d.Seconds() < *o.ConnectTimeout) {
 		s := d.Seconds()
 		o.ConnectTimeout = &s
+	} else {
+		clamped = false
 	}
 	handle, err := openCtx(ctx, host, port, o.json())
 	if err != nil {
+		if clamped && time.Until(deadline) < deadlineSlack {
+			// The library's timeout, which is the context's deadline, ended the dial, a
+			// moment before ctx.Done() closed: the deadline's error, not the timeout's.
+			return nil, context.DeadlineExceeded
+		}
 		return nil, err
 	}
 	w, err := newWake()
@@ -100,6 +109,9 @@ func openCtx(ctx context.Context, host string, port int, options string) (uint64
 	return abandon(ctx, func() (uint64, error) { return capiOpen(host, port, options) },
 		func(h uint64) { _ = capiClose(h) })
 }
+
+// deadlineSlack: a dial that fails this close to its context's deadline failed by it.
+const deadlineSlack = 10 * time.Millisecond
 
 // Addr is the address the Conn was dialled with.
 func (c *Conn) Addr() string { return c.addr }

@@ -134,28 +134,50 @@ func (d *decoder) tag(key string, v any) (any, error) {
 		if !ok {
 			break
 		}
-		out := make(map[any]any, len(pairs))
-		for _, p := range pairs {
+		keys, values := make([]any, len(pairs)), make([]any, len(pairs))
+		for i, p := range pairs {
 			kv, ok := p.([]any)
 			if !ok || len(kv) != 2 {
 				return nil, badTag(key, v)
 			}
-			k, err := d.value(kv[0])
-			if err != nil {
+			var err error
+			if keys[i], err = d.value(kv[0]); err != nil {
 				return nil, err
 			}
-			val, err := d.value(kv[1])
-			if err != nil {
+			if values[i], err = d.value(kv[1]); err != nil {
 				return nil, err
 			}
-			if k != nil && !reflect.TypeOf(k).Comparable() {
-				return nil, &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("a dict key of Go type %T cannot be a map key", k)}
-			}
-			out[k] = val
+		}
+		return goMap(keys, values)
+	}
+	return nil, badTag(key, v)
+}
+
+// goMap is a dict's Go value: map[string]any when every key is a str (whatever it looks
+// like: "$" keys come as $dict), else map[any]any. Pickled dicts are made so too.
+func goMap(keys, values []any) (any, error) {
+	strKeys := true
+	for _, k := range keys {
+		if _, ok := k.(string); !ok {
+			strKeys = false
+			break
+		}
+	}
+	if strKeys {
+		out := make(map[string]any, len(keys))
+		for i, k := range keys {
+			out[k.(string)] = values[i]
 		}
 		return out, nil
 	}
-	return nil, badTag(key, v)
+	out := make(map[any]any, len(keys))
+	for i, k := range keys {
+		if k != nil && !reflect.TypeOf(k).Comparable() {
+			return nil, &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("a dict key of Go type %T cannot be a map key", k)}
+		}
+		out[k] = values[i]
+	}
+	return out, nil
 }
 
 func (d *decoder) buffer(v any) ([]byte, bool) {

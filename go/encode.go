@@ -27,11 +27,13 @@ import (
 //	*Ref                         the very remote object the Ref holds
 //	*Callback                    a callable that runs the Go function (see Callback)
 //	slices, arrays               tuple (RPyC passes tuples by value)
-//	maps                         dict (keys mapped the same way)
+//	maps                         dict (keys mapped the same way; sorted when small, in
+//	                             Go's map order when pickled: see pickler.go)
 //	structs, json.Marshaler      as encoding/json makes them (a dict, usually)
 //	pointers, interfaces         what they point to
 //
 // Channels, functions and complex numbers have no mapping: an *Error with CodeArgument.
+// Large maps and slices of plain data travel as one pickle (pickler.go).
 
 // payload is a value on its way to C: tagged JSON plus the buffers its tags index, and the
 // Callbacks it passes. Encoding is pure Go: nothing here calls C.
@@ -41,6 +43,7 @@ type payload struct {
 	callbacks []*Callback // their functions are held while the request runs (Conn.do)
 	conn      *Conn       // Refs must belong to it
 	inline    bool        // text for people (Value.String): long strings and lists inline
+	noPickle  int         // inside a container that could not be pickled: no second try
 }
 
 func (p *payload) encode(v any) error {
@@ -124,6 +127,11 @@ func (p *payload) value(v reflect.Value, depth int) error {
 			p.json.WriteString("[]")
 			return nil
 		}
+		done, restore := p.pickled(v, depth)
+		if done {
+			return nil
+		}
+		defer restore()
 		p.json.WriteByte('[')
 		for i := range v.Len() {
 			if i > 0 {
@@ -135,6 +143,11 @@ func (p *payload) value(v reflect.Value, depth int) error {
 		}
 		p.json.WriteByte(']')
 	case reflect.Map:
+		done, restore := p.pickled(v, depth)
+		if done {
+			return nil
+		}
+		defer restore()
 		return p.mapValue(v, depth)
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {

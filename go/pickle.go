@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
 )
 
 // Large results of plain Python data (lists, dicts, str, numbers...) come as one pickle,
@@ -176,7 +175,7 @@ func (u *unpickler) run() (any, error) {
 		case 'C', 'B', 0x8e, 0x96: // SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8
 			var b []byte
 			if b, err = u.sized(width(op == 'C', 1, width(op == 'B', 4, 8))); err == nil {
-				u.stack = append(u.stack, clone(b))
+				u.stack = append(u.stack, append([]byte{}, b...)) // b"" is []byte{}, as in JSON
 			}
 		case ']':
 			u.stack = append(u.stack, &pList{})
@@ -382,39 +381,18 @@ func finishItems(items []any, depth int) (any, error) {
 	return items, nil
 }
 
+// finishDict finishes a dict's keys and values in place, as finishItems does.
 func finishDict(d *pDict, depth int) (any, error) {
-	strKeys := true
-	for _, k := range d.keys {
-		if _, ok := k.(string); !ok {
-			strKeys = false
-			break
-		}
-	}
-	if strKeys {
-		out := make(map[string]any, len(d.keys))
-		for i, k := range d.keys {
-			v, err := finish(d.values[i], depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[k.(string)] = v
-		}
-		return out, nil
-	}
-	out := make(map[any]any, len(d.keys))
-	for i, k := range d.keys {
-		key, err := finish(k, depth+1)
-		if err != nil {
+	for i := range d.keys {
+		var err error
+		if d.keys[i], err = finish(d.keys[i], depth+1); err != nil {
 			return nil, err
 		}
-		if key != nil && !reflect.TypeOf(key).Comparable() {
-			return nil, &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("a dict key of Go type %T cannot be a map key", key)}
-		}
-		if out[key], err = finish(d.values[i], depth+1); err != nil {
+		if d.values[i], err = finish(d.values[i], depth+1); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	return goMap(d.keys, d.values)
 }
 
 func clone[T any](s []T) []T { return append([]T(nil), s...) }

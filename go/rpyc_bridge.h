@@ -149,8 +149,9 @@ typedef struct RpycBytes {
 // `{"$array": [dtype, [shape...], i]}` (a numpy array, little-endian C-order data in
 // `buffers[i]`, dtype one of float64 float32 int64 int32 uint8), `{"$ref": id}` (a remote
 // object: a new Ref, released with rpyc_ref_release), `{"$dict": [[k, v], ...]}` (a dict
-// whose keys are not all plain strings). Arguments use the same tags, with buffers passed
-// as `RpycSlice`s.
+// whose keys are not all plain strings), and more for large values (`$str`, `$list`,
+// `$pickle`: src/python/rpyc_bridge_rt/wireformat.py lists them all). Arguments use the
+// same tags, with buffers passed as `RpycSlice`s.
 typedef struct RpycValue {
   char *json;
   struct RpycBytes *buffers;

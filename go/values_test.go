@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"strings"
 	"testing"
 
 	rpyc "github.com/rpyc-bridge/rpyc-bridge/go"
@@ -37,7 +38,7 @@ func TestValuesRoundTrip(t *testing.T) {
 		{[]any{1, "a", nil}, []any{int64(1), "a", nil}, `["tuple",["int","str","NoneType"]]`},
 		{map[string]any{"a": 1}, map[string]any{"a": int64(1)}, `["dict",{"a":"int"}]`},
 		{map[int]string{1: "x"}, map[any]any{int64(1): "x"}, `["dict",{"1":"str"}]`},
-		{map[string]int{"$weird": 1}, map[any]any{"$weird": int64(1)}, `["dict",{"$dict":[["$weird","int"]]}]`},
+		{map[string]int{"$weird": 1}, map[string]any{"$weird": int64(1)}, `["dict",{"$dict":[["$weird","int"]]}]`},
 	}
 	for _, c := range cases {
 		v, err := conn.Call(ctx, "bridge_fixtures", "echo", c.in)
@@ -60,6 +61,79 @@ func TestValuesRoundTrip(t *testing.T) {
 	if f, _ := v.Interface(); err != nil || !math.IsNaN(f.(float64)) {
 		t.Errorf("NaN came back as %v (%v)", f, err)
 	}
+}
+
+// Maps and slices of 64 items or more travel as one pickle (pickler.go), smaller ones as
+// JSON. Both must arrive the same: each item of a large container has the Python type and
+// value it has alone. Items the pickle leaves out (a Ref, a struct, invalid UTF-8) make
+// their container go as JSON, and arrive too.
+func TestLargeContainersArriveAsSmallOnesDo(t *testing.T) {
+	conn := dial(t)
+	ctx := context.Background()
+	type named int
+	three := 3
+	module := ref(t)(conn.Import(ctx, "math"))
+	plain := []any{nil, true, false, 0, 255, 256, 65535, 65536, -1, math.MinInt32, math.MaxInt32,
+		int64(math.MaxInt32) + 1, int64(math.MinInt64), uint64(math.MaxUint64), int8(-5), named(7),
+		2.5, float32(0.1), math.Inf(-1), "", "héllo", strings.Repeat("é", 200), []byte{0, 255}, []byte{},
+		[]int32{1, 2}, [2]string{"a", "b"}, map[int]string{1: "x"}, map[string]any{"$weird": 1},
+		map[string]float64{"f": 1}, []any{}, (*int)(nil), &three}
+	left := []any{module, struct{ A int }{1}, "bad \xff utf-8"}
+	for _, items := range [][]any{plain, append(append([]any{}, plain...), left...)} {
+		alone := make([]any, len(items))     // each item's echo
+		aloneKind := make([]any, len(items)) // and its Python type
+		for i, item := range items {
+			alone[i] = interfaceOf(t, conn, "echo", item)
+			aloneKind[i] = interfaceOf(t, conn, "kinds", item)
+		}
+		var big []any
+		bigMap := map[string]any{}
+		for len(big) < 64 {
+			for i, item := range items {
+				bigMap[fmt.Sprintf("k%d-%d", len(big), i)] = item
+			}
+			big = append(big, items...)
+		}
+		gotKind := interfaceOf(t, conn, "kinds", big).([]any)
+		got := interfaceOf(t, conn, "echo", big).([]any)
+		for i := range big {
+			j := i % len(items)
+			if !reflect.DeepEqual(gotKind[1].([]any)[i], aloneKind[j]) {
+				t.Errorf("item %d (%#v) of a large slice arrived as %v, alone as %v", i, big[i], gotKind[1].([]any)[i], aloneKind[j])
+			}
+			if j < len(plain) && !equal(got[i], alone[j]) { // a Ref's echo is a new Ref
+				t.Errorf("item %d (%#v) of a large slice came back as %#v, alone as %#v", i, big[i], got[i], alone[j])
+			}
+		}
+		mapKind := interfaceOf(t, conn, "kinds", bigMap).([]any)[1].(map[string]any)
+		for k, item := range bigMap {
+			var j int
+			fmt.Sscanf(k[strings.IndexByte(k, '-')+1:], "%d", &j)
+			if !reflect.DeepEqual(mapKind[k], aloneKind[j]) {
+				t.Errorf("value %q (%#v) of a large map arrived as %v, alone as %v", k, item, mapKind[k], aloneKind[j])
+			}
+		}
+	}
+	nan := make([]float32, 100)
+	nan[99] = float32(math.NaN())
+	kinds := interfaceOf(t, conn, "echo", map[float32][]float32{1.5: nan}).(map[any]any)
+	if f := kinds[1.5].([]any)[99].(float64); !math.IsNaN(f) {
+		t.Errorf("NaN in a large slice came back as %v", f)
+	}
+}
+
+// interfaceOf is bridge_fixtures.fn(arg) as Go values.
+func interfaceOf(t *testing.T, conn *rpyc.Conn, fn string, arg any) any {
+	t.Helper()
+	v, err := conn.Call(context.Background(), "bridge_fixtures", fn, arg)
+	if err != nil {
+		t.Fatalf("%s(%#v): %v", fn, arg, err)
+	}
+	x, err := v.Interface()
+	if err != nil {
+		t.Fatalf("%s(%#v): %v", fn, arg, err)
+	}
+	return x
 }
 
 func equal(a, b any) bool {

@@ -540,6 +540,51 @@ fn handle_api_against_a_real_server() {
     }
 }
 
+/// A `$pickle` argument from C: plain data loads on the server; a pickle that would call a
+/// function there (os.mkdir, through GLOBAL and REDUCE) is refused, and nothing runs.
+#[test]
+fn pickle_arguments_hold_only_data() {
+    let server = Server::start();
+    let conn = open(server.port);
+    let plain: &[u8] = b"\x80\x05(K\x01K\x02K\x03t.";
+    let len = Req {
+        bufs: &[plain],
+        ..conn_op(
+            RpycOp::Call,
+            conn,
+            "builtins",
+            "len",
+            Some(r#"[{"$pickle": 0}]"#),
+        )
+    };
+    assert_eq!(ok(&len), "3");
+
+    let dir = std::env::temp_dir().join(format!("rpyc-bridge-pickle-ran-{}", std::process::id()));
+    let path = dir.to_str().unwrap().as_bytes();
+    let mut evil = b"cos\nmkdir\n(X".to_vec();
+    evil.extend_from_slice(&(path.len() as u32).to_le_bytes());
+    evil.extend_from_slice(path);
+    evil.extend_from_slice(b"tR.");
+    let call = Req {
+        bufs: &[&evil],
+        ..conn_op(
+            RpycOp::Call,
+            conn,
+            "builtins",
+            "len",
+            Some(r#"[{"$pickle": 0}]"#),
+        )
+    };
+    let (_, _, msg, _) = request(&call).unwrap_err();
+    assert!(
+        msg.contains("os.mkdir: a plain-data pickle holds no globals"),
+        "{msg}"
+    );
+    assert!(!dir.exists(), "the pickle ran os.mkdir");
+    assert_eq!(ok(&len), "3", "the connection still works");
+    close(conn);
+}
+
 #[test]
 fn a_timeout_expires_and_the_connection_stays_usable() {
     let server = Server::start();

@@ -91,9 +91,27 @@ class DecoderTest(unittest.TestCase):
         self.assertEqual(value, (b"xy", "é", (0, 0), math.inf, {(1, 2): "k"}, "obj"))
         self.assertEqual(self.loads('{"$array": ["uint8", [2], 0]}', buffers), ("array", "|u1", (2,), b"xy"))
 
+    def test_pickles_of_plain_data_load(self):
+        data = pickle.dumps(({"a": (1, 2.5)}, b"x", None), protocol=5)
+        self.assertEqual(self.loads('[{"$pickle": 0}]', [data]), (({"a": (1, 2.5)}, b"x", None),))
+
+    def test_pickles_that_would_run_code_are_refused(self):
+        ran = []
+        wireformat.__dict__["_ran"] = ran.append  # a global such a pickle would call
+        try:
+            # What pickle.dumps writes for any object with a reducer: a global, then REDUCE.
+            module = b"rpyc_bridge_rt.wireformat"
+            evil = b"\x80\x05\x8c%c%s\x8c\x04_ran\x93K\x01\x85R." % (len(module), module)
+            for data in (evil, pickle.dumps(os.getcwd, protocol=5), pickle.dumps(range(3), protocol=2)):
+                with self.assertRaisesRegex(ValueError, "holds no globals"):
+                    self.loads('{"$pickle": 0}', [data])
+            self.assertEqual(ran, [])
+        finally:
+            del wireformat.__dict__["_ran"]
+
     def test_bad_input_is_a_value_error(self):
         for text in ('{"$bytes": 5}', '{"$nope": 1}', '{"$float": "x"}', '{"$list": ["int8", 0]}',
-                     '{"$array": ["uint8", [3], 0]}', "[1,"):
+                     '{"$array": ["uint8", [3], 0]}', "[1,", '{"$pickle": 0}', '{"$pickle": 1}'):
             with self.assertRaises(ValueError, msg=text):
                 self.loads(text, [b"xy"])
 

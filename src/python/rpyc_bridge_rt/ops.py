@@ -72,9 +72,11 @@ class Request:
         for text in texts:
             if text is not None and len(text) <= LARGE_JSON:
                 # Decoded here too when small, so that bad input from C is ErrArgument, not
-                # the server's error (large input is left to the server: one parse).
+                # the server's error (large input is left to the server: one parse; so are
+                # pickles, which are large).
                 try:
-                    wireformat.decoder(self.buffers, refs_of.get, lambda *_: None, lambda _id: None)(text)
+                    wireformat.decoder(self.buffers, refs_of.get, lambda *_: None, lambda _id: None,
+                                       lambda _data: None)(text)
                 except (ValueError, TypeError, RecursionError) as err:
                     raise BridgeError(ERR_ARGUMENT, "bad arguments: %s" % err) from None
         objs = []

@@ -10,8 +10,9 @@ Values cross as tagged JSON plus out-of-band byte buffers. Tags are objects with
     {"$array": [dtype, [shape], i]}   a numpy array, buffers[i] (little-endian, C order)
     {"$list": [dtype, i]}             a list of ints ("int64") or floats ("float64"),
                                       packed in buffers[i] (little-endian)
-    {"$pickle": i}                    Python -> Go only: a large container of plain data,
-                                      pickled in buffers[i] (see plain_pickle)
+    {"$pickle": i}                    a large container of plain data, pickled in
+                                      buffers[i] (plain_pickle; Go's go/pickler.go), and
+                                      loaded with every global refused (plain_unpickle)
     {"$ref": id}                      the object a Ref holds
     {"$callback": id}                 a Go function (Go -> Python only)
     {"$dict": [[k, v], ...]}          a dict with non-string or "$" keys
@@ -86,6 +87,23 @@ def plain_pickle(o):
     except (_NotPlain, RecursionError, pickle.PicklingError):
         return None
     return out.getvalue()
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Loads plain data only. Every callable a pickle could run (REDUCE, BUILD, NEWOBJ,
+    INST, OBJ, the extension registry) must first come through find_class, refused here."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError("%s.%s: a plain-data pickle holds no globals" % (module, name))
+
+
+def plain_unpickle(data):
+    """A pickle of plain data (Go's $pickle arguments) -> its value. ValueError for any
+    other pickle, or for bytes that are no pickle."""
+    try:
+        return _PlainUnpickler(io.BytesIO(data)).load()
+    except Exception as err:  # the unpickler raises many kinds for malformed input
+        raise ValueError("bad $pickle: %s" % (err,)) from None
 
 
 def encode_container(o, bufs):
@@ -177,12 +195,12 @@ def _plain(values, types):
     return True
 
 
-def decoder(buffers, ref, make_array, callback=None):
+def decoder(buffers, ref, make_array, callback=None, unpickle=plain_unpickle):
     """The decoder core: a function loads(text) -> Python values, for tagged JSON whose
     buffers are `buffers`. JSON arrays become tuples (RPyC sends tuples by value); `ref(i)`
     is the object of {"$ref": i}, `callback(id)` that of {"$callback": id} (None: the tag is
-    refused); make_array(dtype, shape, data) makes an array. Raises ValueError for what does
-    not follow the format."""
+    refused); make_array(dtype, shape, data) makes an array; unpickle(data) the value of
+    {"$pickle": i}. Raises ValueError for what does not follow the format."""
 
     def buffer(index):
         if type(index) is not int or not 0 <= index < len(buffers):
@@ -223,6 +241,8 @@ def decoder(buffers, ref, make_array, callback=None):
                 raise ValueError("array of shape %s and dtype %s needs %d bytes, got %d"
                                  % (list(shape), dtype, count * int(DTYPES[dtype][2:]), len(data)))
             return make_array(DTYPES[dtype], tuple(shape), data)
+        if key == "$pickle":
+            return unpickle(buffer(val))
         if key == "$ref":
             return ref(val)
         if key == "$callback" and callback is not None:
