@@ -189,22 +189,14 @@ func (w *pickler) value(v reflect.Value, depth int) bool {
 		}
 		w.out = append(w.out, opTuple)
 	case reflect.Map:
-		w.out = append(w.out, opEmptyDict)
-		n := 0
-		for it := v.MapRange(); it.Next(); n++ {
-			if n%setItemsBatch == 0 {
-				w.out = append(w.out, opMark)
-			}
+		d := w.dict()
+		for it := v.MapRange(); it.Next(); {
+			d.item()
 			if !w.value(it.Key(), depth+1) || !w.value(it.Value(), depth+1) {
 				return false
 			}
-			if n%setItemsBatch == setItemsBatch-1 {
-				w.out = append(w.out, opSetItems)
-			}
 		}
-		if n%setItemsBatch != 0 {
-			w.out = append(w.out, opSetItems)
-		}
+		d.end()
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			w.out = append(w.out, opNone)
@@ -219,24 +211,43 @@ func (w *pickler) value(v reflect.Value, depth int) bool {
 
 // pickleMap writes a map with string keys as a dict, each value by item.
 func pickleMap[V any](w *pickler, m map[string]V, item func(V) bool) bool {
-	w.out = append(w.out, opEmptyDict)
-	n := 0
+	d := w.dict()
 	for k, x := range m {
-		if n%setItemsBatch == 0 {
-			w.out = append(w.out, opMark)
-		}
+		d.item()
 		if !w.str(k) || !item(x) {
 			return false
 		}
-		if n%setItemsBatch == setItemsBatch-1 {
-			w.out = append(w.out, opSetItems)
-		}
-		n++
 	}
-	if n%setItemsBatch != 0 {
-		w.out = append(w.out, opSetItems)
-	}
+	d.end()
 	return true
+}
+
+// dictItems writes a dict's items in batches: MARK, setItemsBatch key-value pairs,
+// SETITEMS. Call item before each pair, and end after the last.
+type dictItems struct {
+	w *pickler
+	n int
+}
+
+func (w *pickler) dict() *dictItems {
+	w.out = append(w.out, opEmptyDict)
+	return &dictItems{w: w}
+}
+
+func (d *dictItems) item() {
+	if d.n > 0 && d.n%setItemsBatch == 0 {
+		d.w.out = append(d.w.out, opSetItems)
+	}
+	if d.n%setItemsBatch == 0 {
+		d.w.out = append(d.w.out, opMark)
+	}
+	d.n++
+}
+
+func (d *dictItems) end() {
+	if d.n > 0 {
+		d.w.out = append(d.w.out, opSetItems)
+	}
 }
 
 func (w *pickler) bool(b bool) {

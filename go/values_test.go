@@ -114,6 +114,20 @@ func TestLargeContainersArriveAsSmallOnesDo(t *testing.T) {
 			}
 		}
 	}
+	// Over one SETITEMS batch (1000 items), both ways a map is pickled.
+	counts := map[string]int64{}
+	names := map[any]any{}
+	for i := range 2500 {
+		counts[fmt.Sprint(i)] = int64(i)
+		names[int64(i)] = fmt.Sprint(i)
+	}
+	var back map[string]int64
+	if v, err := conn.Call(ctx, "bridge_fixtures", "echo", counts); err != nil || v.Decode(&back) != nil || !reflect.DeepEqual(back, counts) {
+		t.Errorf("a map[string]int64 of 2500 came back as %d entries (%v)", len(back), err)
+	}
+	if got := interfaceOf(t, conn, "echo", names); !reflect.DeepEqual(got, names) {
+		t.Errorf("a map[any]any of 2500 did not come back as sent")
+	}
 	nan := make([]float32, 100)
 	nan[99] = float32(math.NaN())
 	kinds := interfaceOf(t, conn, "echo", map[float32][]float32{1.5: nan}).(map[any]any)
