@@ -117,3 +117,36 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// A pickle a server sends decodes or fails, never panics, and typed decoding takes only
+// what the general path stores the same.
+func FuzzPickle(f *testing.F) {
+	for _, seed := range []string{
+		"\x80\x05\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94K\x01\x8c\x01b\x94J\xff\xff\xff\xffu.",
+		"\x80\x05]\x94(\x8c\x01x\x94h\x01G?\xf8\x00\x00\x00\x00\x00\x00N\x88e.",
+		"\x80\x05]\x94(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x80\x00K\x02M\x00\x01e.",
+		"\x80\x05(\x8f\x94(K\x01\x90C\x02hi)\x85t.",
+		"\x80\x05]\x94h\x00a.",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tree, treeErr := unpickle(data)
+		for _, typed := range []any{new(map[string]int64), new(map[string]float64), new(map[string]string),
+			new([]int64), new([]float64), new([]string), new([]bool)} {
+			if !decodePickled(data, typed) {
+				continue
+			}
+			general := reflect.New(reflect.TypeOf(typed).Elem())
+			if treeErr != nil {
+				t.Fatalf("typed decoding took a pickle the unpickler refuses: %v", treeErr)
+			}
+			if err := assign(general.Elem(), tree); err != nil {
+				t.Fatalf("typed decoding into %T took what the general path refuses: %v", typed, err)
+			}
+			if !reflect.DeepEqual(general.Interface(), typed) {
+				t.Fatalf("into %T: typed %v, general %v", typed, typed, general.Interface())
+			}
+		}
+	})
+}

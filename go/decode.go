@@ -153,8 +153,8 @@ func (d *decoder) tag(key string, v any) (any, error) {
 	return nil, badTag(key, v)
 }
 
-// goMap is a dict's Go value: map[string]any when every key is a str (whatever it looks
-// like: "$" keys come as $dict), else map[any]any. Pickled dicts are made so too.
+// goMap is a $dict tag's Go value: map[string]any when every key is a str (whatever it
+// looks like: "$" keys come as $dict), else map[any]any, as pickle.go makes dicts.
 func goMap(keys, values []any) (any, error) {
 	strKeys := true
 	for _, k := range keys {

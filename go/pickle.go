@@ -5,43 +5,90 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
+	"slices"
 )
 
 // Large results of plain Python data (lists, dicts, str, numbers...) come as one pickle,
 // {"$pickle": i}: the server's C pickler makes it far faster than any per-object
-// encoding, and it refuses every type outside that set (server_side.py), so only these
-// opcodes of protocols 2 to 5 occur. They decode to the values of decode.go's table.
+// encoding, and it refuses every type outside that set (wireformat.plain_pickle), so only
+// these opcodes of protocols 2 to 5 occur. They decode to the values of decode.go's table.
 
-// pickle-time containers, mutable and shared through the memo until the end.
-type (
-	pList struct {
-		items []any
-		built
-	}
-	pDict struct {
-		keys, values []any
-		built
-	}
-	pSet struct {
-		items []any
-		built
-	}
+// Pickle opcodes: the ones plain data uses (protocols 2 to 5). pickler.go writes some.
+const (
+	opProto          = 0x80
+	opFrame          = 0x95
+	opStop           = '.'
+	opNone           = 'N'
+	opTrue           = 0x88
+	opFalse          = 0x89
+	opBinInt1        = 'K'
+	opBinInt2        = 'M'
+	opBinInt         = 'J'
+	opLong1          = 0x8a
+	opLong4          = 0x8b
+	opBinFloat       = 'G'
+	opShortUnicode   = 0x8c
+	opBinUnicode     = 'X'
+	opBinUnicode8    = 0x8d
+	opShortBinBytes  = 'C'
+	opBinBytes       = 'B'
+	opBinBytes8      = 0x8e
+	opByteArray8     = 0x96
+	opEmptyList      = ']'
+	opEmptyDict      = '}'
+	opEmptySet       = 0x8f
+	opEmptyTuple     = ')'
+	opMark           = '('
+	opTuple1         = 0x85
+	opTuple2         = 0x86
+	opTuple3         = 0x87
+	opTuple          = 't'
+	opFrozenSet      = 0x91
+	opAppend         = 'a'
+	opAppends        = 'e'
+	opSetItem        = 's'
+	opSetItems       = 'u'
+	opAddItems       = 0x90
+	opMemoize        = 0x94
+	opBinPut         = 'q'
+	opLongBinPut     = 'r'
+	opBinGet         = 'h'
+	opLongBinGet     = 'j'
+	opPop            = '0'
+	opPopMark        = '1'
+	opDup            = '2'
+	pickleProtocol   = 5
+	maxShortOperand  = 1<<8 - 1
+	maxMediumOperand = 1<<32 - 1
 )
 
-// built is what a container became (finish), shared by every reference to it.
-type built struct {
-	state int8 // 0: not yet, 1: being made (a reference now is a cycle), 2: made
-	made  any
+// A container is made in place while its items arrive (APPENDS, SETITEMS...). It becomes
+// a value (settle) when it is used: taken as an item, or returned. A pickle from Python's
+// pickler never changes a container after that, so one that does is refused, and no
+// second pass over the result is needed.
+type container struct {
+	kind  byte // opEmptyList, opEmptyDict or opEmptySet
+	items []any
+	strs  map[string]any // a dict while every key is a str
+	anys  map[any]any    // a dict once a key is not
+	depth int            // the deepest item's depth, plus one
+	used  bool
 }
 
-func (b *built) at() *built { return b }
+// slot is a stack or memo entry: a value, or a container still being made, and how
+// deeply it nests (decoding never recurses, but what uses the result does).
+type slot struct {
+	v     any
+	depth int
+}
 
 type unpickler struct {
 	data  []byte
 	pos   int
-	stack []any
+	stack []slot
 	marks []int
-	memo  []any
+	memo  []slot
 }
 
 // width picks an operand's width by opcode.
@@ -56,10 +103,13 @@ func width(first bool, a, b int) int {
 func unpickle(data []byte) (any, error) {
 	u := &unpickler{data: data}
 	v, err := u.run()
+	if e, ok := err.(*Error); ok {
+		return nil, e
+	}
 	if err != nil {
 		return nil, &Error{Code: CodeInternal, Op: "decode", Message: "pickle: " + err.Error()}
 	}
-	return finish(v, 0)
+	return v, nil
 }
 
 func (u *unpickler) take(n int) ([]byte, error) {
@@ -83,34 +133,6 @@ func (u *unpickler) uint(n int) (uint64, error) {
 	return x, nil
 }
 
-func (u *unpickler) pop() (any, error) {
-	if len(u.stack) == 0 {
-		return nil, fmt.Errorf("stack underflow at %d", u.pos)
-	}
-	v := u.stack[len(u.stack)-1]
-	u.stack = u.stack[:len(u.stack)-1]
-	return v, nil
-}
-
-// popMark returns the items above the last mark.
-func (u *unpickler) popMark() ([]any, error) {
-	if len(u.marks) == 0 {
-		return nil, fmt.Errorf("no mark at %d", u.pos)
-	}
-	m := u.marks[len(u.marks)-1]
-	u.marks = u.marks[:len(u.marks)-1]
-	items := clone(u.stack[m:])
-	u.stack = u.stack[:m]
-	return items, nil
-}
-
-func (u *unpickler) top() (any, error) {
-	if len(u.stack) == 0 {
-		return nil, fmt.Errorf("stack underflow at %d", u.pos)
-	}
-	return u.stack[len(u.stack)-1], nil
-}
-
 func (u *unpickler) sized(width int) ([]byte, error) {
 	n, err := u.uint(width)
 	if err != nil {
@@ -122,191 +144,98 @@ func (u *unpickler) sized(width int) ([]byte, error) {
 	return u.take(int(n))
 }
 
-func (u *unpickler) run() (any, error) {
-	for u.pos < len(u.data) {
-		op := u.data[u.pos]
-		u.pos++
-		var err error
-		switch op {
-		case 0x80: // PROTO
-			_, err = u.take(1)
-		case 0x95: // FRAME
-			_, err = u.take(8)
-		case '.': // STOP
-			if len(u.stack) != 1 {
-				return nil, fmt.Errorf("%d values at STOP", len(u.stack))
-			}
-			return u.stack[0], nil
-		case 'N':
-			u.stack = append(u.stack, nil)
-		case 0x88:
-			u.stack = append(u.stack, true)
-		case 0x89:
-			u.stack = append(u.stack, false)
-		case 'K':
-			if u.pos >= len(u.data) {
-				return nil, fmt.Errorf("truncated at %d", u.pos)
-			}
-			u.stack = append(u.stack, int64(u.data[u.pos]))
-			u.pos++
-		case 'M':
-			var x uint64
-			x, err = u.uint(2)
-			u.stack = append(u.stack, int64(x))
-		case 'J':
-			var x uint64
-			x, err = u.uint(4)
-			u.stack = append(u.stack, int64(int32(uint32(x))))
-		case 0x8a, 0x8b: // LONG1, LONG4
-			var b []byte
-			if b, err = u.sized(width(op == 0x8a, 1, 4)); err == nil {
-				u.stack = append(u.stack, long(b))
-			}
-		case 'G':
-			var b []byte
-			if b, err = u.take(8); err == nil {
-				u.stack = append(u.stack, math.Float64frombits(binary.BigEndian.Uint64(b)))
-			}
-		case 0x8c, 'X', 0x8d: // SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
-			var b []byte
-			if b, err = u.sized(width(op == 0x8c, 1, width(op == 'X', 4, 8))); err == nil {
-				u.stack = append(u.stack, string(b))
-			}
-		case 'C', 'B', 0x8e, 0x96: // SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8
-			var b []byte
-			if b, err = u.sized(width(op == 'C', 1, width(op == 'B', 4, 8))); err == nil {
-				u.stack = append(u.stack, append([]byte{}, b...)) // b"" is []byte{}, as in JSON
-			}
-		case ']':
-			u.stack = append(u.stack, &pList{})
-		case '}':
-			u.stack = append(u.stack, &pDict{})
-		case 0x8f:
-			u.stack = append(u.stack, &pSet{})
-		case ')':
-			u.stack = append(u.stack, []any{})
-		case '(':
-			u.marks = append(u.marks, len(u.stack))
-		case 0x85, 0x86, 0x87: // TUPLE1, TUPLE2, TUPLE3
-			n := int(op - 0x84)
-			if len(u.stack) < n {
-				return nil, fmt.Errorf("stack underflow at %d", u.pos)
-			}
-			t := clone(u.stack[len(u.stack)-n:])
-			u.stack = append(u.stack[:len(u.stack)-n], t)
-		case 't':
-			var items []any
-			if items, err = u.popMark(); err == nil {
-				u.stack = append(u.stack, items)
-			}
-		case 0x91: // FROZENSET
-			var items []any
-			if items, err = u.popMark(); err == nil {
-				u.stack = append(u.stack, &pSet{items: items})
-			}
-		case 'a', 'e', 's', 'u', 0x90: // APPEND, APPENDS, SETITEM, SETITEMS, ADDITEMS
-			err = u.add(op)
-		case 0x94: // MEMOIZE
-			var v any
-			if v, err = u.top(); err == nil {
-				u.memo = append(u.memo, v)
-			}
-		case 'q', 'r': // BINPUT, LONG_BINPUT
-			var i uint64
-			var v any
-			if i, err = u.uint(width(op == 'q', 1, 4)); err == nil {
-				if v, err = u.top(); err == nil {
-					if i >= uint64(len(u.data)) {
-						return nil, fmt.Errorf("memo index %d", i)
-					}
-					for uint64(len(u.memo)) <= i {
-						u.memo = append(u.memo, nil)
-					}
-					u.memo[i] = v
-				}
-			}
-		case 'h', 'j': // BINGET, LONG_BINGET
-			var i uint64
-			if i, err = u.uint(width(op == 'h', 1, 4)); err == nil {
-				if i >= uint64(len(u.memo)) {
-					return nil, fmt.Errorf("memo %d unset", i)
-				}
-				u.stack = append(u.stack, u.memo[i])
-			}
-		case '0':
-			_, err = u.pop()
-		case '1':
-			_, err = u.popMark()
-		case '2':
-			var v any
-			if v, err = u.top(); err == nil {
-				u.stack = append(u.stack, v)
-			}
-		default:
-			return nil, fmt.Errorf("opcode 0x%02x at %d is not plain data", op, u.pos-1)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return nil, fmt.Errorf("no STOP")
+// atomKind says which field of an atom holds its value.
+type atomKind int8
+
+const (
+	atomNone atomKind = iota
+	atomBool
+	atomInt
+	atomBig
+	atomFloat
+	atomStr
+	atomBytes
+)
+
+// atom is a scalar opcode's value, not yet boxed: typed decoding (pickle_typed.go) stores
+// it without an interface in between.
+type atom struct {
+	kind atomKind
+	i    int64    // an int, or a bool as 0 or 1
+	f    float64  // a float
+	b    []byte   // a str's UTF-8 or a bytes' content: a view of the pickle
+	n    *big.Int // an int beyond 64 bits
 }
 
-// add runs APPEND(S), SETITEM(S) and ADDITEMS on the container under the items.
-func (u *unpickler) add(op byte) error {
-	var items []any
-	if op == 'a' || op == 's' {
-		n := width(op == 'a', 1, 2)
-		if len(u.stack) < n+1 {
-			return fmt.Errorf("stack underflow at %d", u.pos)
+// atom reads the operand of op when op is a scalar opcode (ok false when it is not).
+func (u *unpickler) atom(op byte) (a atom, ok bool, err error) {
+	switch op {
+	case opNone:
+		return atom{kind: atomNone}, true, nil
+	case opTrue, opFalse:
+		return atom{kind: atomBool, i: int64(width(op == opTrue, 1, 0))}, true, nil
+	case opBinInt1, opBinInt2, opBinInt:
+		var x uint64
+		x, err = u.uint(width(op == opBinInt1, 1, width(op == opBinInt2, 2, 4)))
+		if op == opBinInt {
+			x = uint64(int32(uint32(x)))
 		}
-		items = clone(u.stack[len(u.stack)-n:])
-		u.stack = u.stack[:len(u.stack)-n]
-	} else {
-		var err error
-		if items, err = u.popMark(); err != nil {
-			return err
+		return atom{kind: atomInt, i: int64(x)}, true, err
+	case opLong1, opLong4:
+		var b []byte
+		if b, err = u.sized(width(op == opLong1, 1, 4)); err != nil {
+			return a, true, err
 		}
+		return long(b), true, nil
+	case opBinFloat:
+		var b []byte
+		if b, err = u.take(8); err != nil {
+			return a, true, err
+		}
+		return atom{kind: atomFloat, f: math.Float64frombits(binary.BigEndian.Uint64(b))}, true, nil
+	case opShortUnicode, opBinUnicode, opBinUnicode8:
+		a.kind = atomStr
+		a.b, err = u.sized(width(op == opShortUnicode, 1, width(op == opBinUnicode, 4, 8)))
+		return a, true, err
+	case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
+		a.kind = atomBytes
+		a.b, err = u.sized(width(op == opShortBinBytes, 1, width(op == opBinBytes, 4, 8)))
+		return a, true, err
 	}
-	target, err := u.top()
-	if err != nil {
-		return err
+	return a, false, nil
+}
+
+// value is the atom as decode.go's table has it.
+func (a atom) value() any {
+	switch a.kind {
+	case atomBool:
+		return a.i == 1
+	case atomInt:
+		return a.i
+	case atomBig:
+		return a.n
+	case atomFloat:
+		return a.f
+	case atomStr:
+		return string(a.b)
+	case atomBytes:
+		return append([]byte{}, a.b...) // b"" is []byte{}, as in JSON
 	}
-	switch c := target.(type) {
-	case *pList:
-		if op == 'a' || op == 'e' {
-			c.items = append(c.items, items...)
-			return nil
-		}
-	case *pSet:
-		if op == 0x90 {
-			c.items = append(c.items, items...)
-			return nil
-		}
-	case *pDict:
-		if (op == 's' || op == 'u') && len(items)%2 == 0 {
-			for i := 0; i < len(items); i += 2 {
-				c.keys = append(c.keys, items[i])
-				c.values = append(c.values, items[i+1])
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("opcode %q on a %T at %d", op, target, u.pos)
+	return nil
 }
 
 // long is a LONG1/LONG4 payload: little-endian two's complement.
-func long(b []byte) any {
-	if len(b) == 0 {
-		return int64(0)
-	}
+func long(b []byte) atom {
 	if len(b) <= 8 {
 		var x uint64
 		for i := len(b) - 1; i >= 0; i-- {
 			x = x<<8 | uint64(b[i])
 		}
+		if len(b) == 0 {
+			return atom{kind: atomInt}
+		}
 		shift := 64 - 8*uint(len(b))
-		return int64(x<<shift) >> shift
+		return atom{kind: atomInt, i: int64(x<<shift) >> shift}
 	}
 	be := make([]byte, len(b))
 	for i, c := range b {
@@ -317,82 +246,262 @@ func long(b []byte) any {
 		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
 	}
 	if n.IsInt64() {
-		return n.Int64()
+		return atom{kind: atomInt, i: n.Int64()}
 	}
-	return n
+	return atom{kind: atomBig, n: n}
 }
 
-// finish turns pickle-time containers into decode.go's values.
-func finish(v any, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, &Error{Code: CodeInternal, Op: "decode", Message: fmt.Sprintf("pickle nested more than %d levels deep", maxDepth)}
+func (u *unpickler) push(v any) { u.stack = append(u.stack, slot{v: v}) }
+
+func (u *unpickler) top() (slot, error) {
+	if len(u.stack) == 0 {
+		return slot{}, fmt.Errorf("stack underflow at %d", u.pos)
 	}
-	var b *built
-	switch c := v.(type) {
-	case []any:
-		return finishItems(c, depth)
-	case *pList:
-		b = c.at()
-	case *pSet:
-		b = c.at()
-	case *pDict:
-		b = c.at()
-	default:
-		return v, nil
-	}
-	switch b.state {
-	case 1:
-		return nil, &Error{Code: CodeInternal, Op: "decode", Message: "a container holds itself"}
-	case 2:
-		return b.made, nil
-	}
-	b.state = 1
-	var made any
-	var err error
-	switch c := v.(type) {
-	case *pList:
-		made, err = finishItems(c.items, depth)
-	case *pSet:
-		made, err = finishItems(c.items, depth)
-	case *pDict:
-		made, err = finishDict(c, depth)
-	}
-	if err != nil {
-		return nil, err
-	}
-	b.state, b.made = 2, made
-	return made, nil
+	return u.stack[len(u.stack)-1], nil
 }
 
-// finishItems finishes a list's items in place: they are the pickle's own copy.
-func finishItems(items []any, depth int) (any, error) {
-	for i, x := range items {
-		switch x.(type) {
-		case []any, *pList, *pSet, *pDict:
-			var err error
-			if items[i], err = finish(x, depth+1); err != nil {
-				return nil, err
+// popItems removes the top n stack entries, or (n < 0) those above the last mark, and
+// settles them in place: they become items of a container or a tuple. The entries stay
+// valid until the next push.
+func (u *unpickler) popItems(n int) ([]slot, int, error) {
+	from := len(u.stack) - n
+	if n < 0 {
+		if len(u.marks) == 0 {
+			return nil, 0, fmt.Errorf("no mark at %d", u.pos)
+		}
+		from = u.marks[len(u.marks)-1]
+		u.marks = u.marks[:len(u.marks)-1]
+	}
+	if from < 0 || from > len(u.stack) {
+		return nil, 0, fmt.Errorf("stack underflow at %d", u.pos)
+	}
+	items := u.stack[from:]
+	depth := 0
+	for i := range items {
+		v, d, err := settle(items[i])
+		if err != nil {
+			return nil, 0, err
+		}
+		items[i], depth = slot{v: v, depth: d}, max(depth, d)
+	}
+	u.stack = u.stack[:from]
+	return items, depth, nil
+}
+
+// settle is what a stack entry is as a value; a container is used from then on.
+func settle(s slot) (any, int, error) {
+	c, ok := s.v.(*container)
+	if !ok {
+		return s.v, s.depth, nil
+	}
+	c.used = true
+	switch {
+	case c.kind != opEmptyDict:
+		if c.items == nil {
+			c.items = []any{}
+		}
+		return c.items, c.depth, nil
+	case c.anys != nil:
+		return c.anys, c.depth, nil
+	case c.strs == nil:
+		c.strs = map[string]any{}
+	}
+	return c.strs, c.depth, nil
+}
+
+// tuple pushes the items (settled by popItems) as a tuple, one level deeper.
+func (u *unpickler) tuple(items []slot, depth int) error {
+	if depth+1 > maxDepth {
+		return fmt.Errorf("nested more than %d levels deep", maxDepth)
+	}
+	t := make([]any, len(items))
+	for i, s := range items {
+		t[i] = s.v
+	}
+	u.stack = append(u.stack, slot{v: t, depth: depth + 1})
+	return nil
+}
+
+// next reads the next opcode past framing (PROTO, FRAME), which says nothing of the
+// value, and a scalar opcode's atom; at is where the opcode starts.
+func (u *unpickler) next() (op byte, at int, a atom, isAtom bool, err error) {
+	for u.pos < len(u.data) {
+		at, op = u.pos, u.data[u.pos]
+		u.pos++
+		switch op {
+		case opProto:
+			_, err = u.take(1)
+		case opFrame:
+			_, err = u.take(8)
+		default:
+			a, isAtom, err = u.atom(op)
+			return op, at, a, isAtom, err
+		}
+		if err != nil {
+			return op, at, a, false, err
+		}
+	}
+	return 0, u.pos, a, false, fmt.Errorf("no STOP")
+}
+
+func (u *unpickler) run() (any, error) {
+	for {
+		op, _, a, isAtom, err := u.next()
+		if err != nil {
+			return nil, err
+		}
+		if isAtom {
+			u.push(a.value())
+			continue
+		}
+		switch op {
+		case opStop:
+			if len(u.stack) != 1 || len(u.marks) != 0 {
+				return nil, fmt.Errorf("%d values at STOP", len(u.stack))
 			}
+			v, _, err := settle(u.stack[0])
+			return v, err
+		case opEmptyList, opEmptyDict, opEmptySet:
+			u.push(&container{kind: op})
+		case opEmptyTuple:
+			u.stack = append(u.stack, slot{v: []any{}, depth: 1})
+		case opMark:
+			u.marks = append(u.marks, len(u.stack))
+		case opTuple1, opTuple2, opTuple3, opTuple, opFrozenSet:
+			n := width(op == opTuple || op == opFrozenSet, -1, int(op-opTuple1+1))
+			var items []slot
+			var depth int
+			if items, depth, err = u.popItems(n); err == nil {
+				err = u.tuple(items, depth)
+			}
+		case opAppend, opAppends, opSetItem, opSetItems, opAddItems:
+			err = u.add(op)
+		case opMemoize:
+			var s slot
+			if s, err = u.top(); err == nil {
+				u.memo = append(u.memo, s)
+			}
+		case opBinPut, opLongBinPut:
+			err = u.put(op)
+		case opBinGet, opLongBinGet:
+			var i uint64
+			if i, err = u.uint(width(op == opBinGet, 1, 4)); err == nil {
+				if i >= uint64(len(u.memo)) {
+					return nil, fmt.Errorf("memo %d unset", i)
+				}
+				u.stack = append(u.stack, u.memo[i])
+			}
+		case opPop:
+			_, _, err = u.popItems(1)
+		case opPopMark:
+			_, _, err = u.popItems(-1)
+		case opDup:
+			var s slot
+			if s, err = u.top(); err == nil {
+				u.stack = append(u.stack, s)
+			}
+		default:
+			return nil, fmt.Errorf("opcode 0x%02x at %d is not plain data", op, u.pos-1)
 		}
-	}
-	if items == nil {
-		items = []any{}
-	}
-	return items, nil
-}
-
-// finishDict finishes a dict's keys and values in place, as finishItems does.
-func finishDict(d *pDict, depth int) (any, error) {
-	for i := range d.keys {
-		var err error
-		if d.keys[i], err = finish(d.keys[i], depth+1); err != nil {
+		if err != nil {
 			return nil, err
 		}
-		if d.values[i], err = finish(d.values[i], depth+1); err != nil {
-			return nil, err
-		}
 	}
-	return goMap(d.keys, d.values)
 }
 
-func clone[T any](s []T) []T { return append([]T(nil), s...) }
+// put runs BINPUT and LONG_BINPUT: the top of the stack at a memo index.
+func (u *unpickler) put(op byte) error {
+	i, err := u.uint(width(op == opBinPut, 1, 4))
+	if err != nil {
+		return err
+	}
+	s, err := u.top()
+	if err != nil {
+		return err
+	}
+	if i >= uint64(len(u.data)) {
+		return fmt.Errorf("memo index %d", i)
+	}
+	for uint64(len(u.memo)) <= i {
+		u.memo = append(u.memo, slot{})
+	}
+	u.memo[i] = s
+	return nil
+}
+
+// add runs APPEND(S), SETITEM(S) and ADDITEMS on the container under the items.
+func (u *unpickler) add(op byte) error {
+	n := -1
+	if op == opAppend || op == opSetItem {
+		n = width(op == opAppend, 1, 2)
+	}
+	items, depth, err := u.popItems(n)
+	if err != nil {
+		return err
+	}
+	under, err := u.top()
+	if err != nil {
+		return err
+	}
+	c, ok := under.v.(*container)
+	if !ok || c.used {
+		return fmt.Errorf("opcode %q at %d on a %s", op, u.pos-1, describe(under.v))
+	}
+	if depth+1 > maxDepth {
+		return fmt.Errorf("nested more than %d levels deep", maxDepth)
+	}
+	c.depth = max(c.depth, depth+1)
+	switch {
+	case c.kind == opEmptyList && (op == opAppend || op == opAppends),
+		c.kind == opEmptySet && op == opAddItems:
+		if need := len(c.items) + len(items); need > cap(c.items) {
+			// Doubling: append's own growth (1.25x when large) copies a long list many times.
+			c.items = slices.Grow(c.items, max(need, 2*cap(c.items))-len(c.items))
+		}
+		for _, s := range items {
+			c.items = append(c.items, s.v)
+		}
+		return nil
+	case c.kind == opEmptyDict && (op == opSetItem || op == opSetItems) && len(items)%2 == 0:
+		return c.setItems(items)
+	}
+	return fmt.Errorf("opcode %q at %d on a %s", op, u.pos-1, describe(under.v))
+}
+
+// setItems stores key, value pairs: in a map[string]any until a key is not a str.
+func (c *container) setItems(pairs []slot) error {
+	for i := 0; i < len(pairs); i += 2 {
+		k, v := pairs[i].v, pairs[i+1].v
+		if s, ok := k.(string); ok && c.anys == nil {
+			if c.strs == nil {
+				c.strs = make(map[string]any, len(pairs)/2)
+			}
+			c.strs[s] = v
+			continue
+		}
+		if k != nil && !reflect.TypeOf(k).Comparable() {
+			return &Error{Code: CodeArgument, Op: "decode", Message: fmt.Sprintf("a dict key of Go type %T cannot be a map key", k)}
+		}
+		if c.anys == nil {
+			c.anys = make(map[any]any, len(c.strs)+len(pairs)/2)
+			for s, x := range c.strs {
+				c.anys[s] = x
+			}
+			c.strs = nil
+		}
+		c.anys[k] = v
+	}
+	return nil
+}
+
+// describe names what an opcode found under its items, for errors.
+func describe(v any) string {
+	c, ok := v.(*container)
+	switch {
+	case !ok:
+		return fmt.Sprintf("%T", v)
+	case c.used:
+		return "container already used (a cycle, or a change after use)"
+	}
+	return map[byte]string{opEmptyList: "list", opEmptyDict: "dict", opEmptySet: "set"}[c.kind]
+}

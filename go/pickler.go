@@ -28,34 +28,6 @@ const pickleMin = 64
 // setItemsBatch: dict items per SETITEMS, as Python's pickler batches them.
 const setItemsBatch = 1000
 
-// Pickle opcodes (protocol 4 and 5) that pickler writes.
-const (
-	opProto          = 0x80
-	opStop           = '.'
-	opNone           = 'N'
-	opTrue           = 0x88
-	opFalse          = 0x89
-	opBinInt1        = 'K'
-	opBinInt2        = 'M'
-	opBinInt         = 'J'
-	opLong1          = 0x8a
-	opBinFloat       = 'G'
-	opShortUnicode   = 0x8c
-	opBinUnicode     = 'X'
-	opBinUnicode8    = 0x8d
-	opShortBinBytes  = 'C'
-	opBinBytes       = 'B'
-	opBinBytes8      = 0x8e
-	opMark           = '('
-	opTuple          = 't'
-	opEmptyTuple     = ')'
-	opEmptyDict      = '}'
-	opSetItems       = 'u'
-	pickleProtocol   = 5
-	maxShortOperand  = 1<<8 - 1
-	maxMediumOperand = 1<<32 - 1
-)
-
 var (
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 	bytesType     = reflect.TypeFor[[]byte]()
@@ -89,7 +61,52 @@ func (p *payload) pickled(v reflect.Value, depth int) (done bool, restore func()
 }
 
 type pickler struct {
-	out []byte
+	out  []byte
+	keys keyMemo
+}
+
+// keyMemo memoizes dict keys: records repeat a few keys, and a memoized key loads as the
+// same str again (BINGET), not as a new one that must be made and hashed (loading 1M
+// records took 3x as long without). After keyMemoTrial keys that mostly did not repeat
+// (a dict of unique keys), it stops looking.
+type keyMemo struct {
+	index        map[string]uint32
+	hits, misses int
+}
+
+const (
+	keyMemoTrial = 256
+	keyMemoMax   = 1 << 16 // memo entries at most
+	keyMemoLen   = 64      // longer keys are not memoized
+)
+
+// key writes a dict key that is a str; false for invalid UTF-8, as str.
+func (w *pickler) key(s string) bool {
+	m := &w.keys
+	if len(s) > keyMemoLen || (m.misses > keyMemoTrial && m.misses > m.hits) {
+		return w.str(s)
+	}
+	if i, ok := m.index[s]; ok {
+		m.hits++
+		if i <= maxShortOperand {
+			w.out = append(w.out, opBinGet, byte(i))
+		} else {
+			w.out = binary.LittleEndian.AppendUint32(append(w.out, opLongBinGet), i)
+		}
+		return true
+	}
+	m.misses++
+	if !w.str(s) {
+		return false
+	}
+	if len(m.index) < keyMemoMax {
+		if m.index == nil {
+			m.index = map[string]uint32{}
+		}
+		m.index[s] = uint32(len(m.index)) // MEMOIZE numbers entries in order
+		w.out = append(w.out, opMemoize)
+	}
+	return true
 }
 
 // anyValue writes the dynamic types of decoded JSON-like data without reflection.
@@ -192,7 +209,14 @@ func (w *pickler) value(v reflect.Value, depth int) bool {
 		d := w.dict()
 		for it := v.MapRange(); it.Next(); {
 			d.item()
-			if !w.value(it.Key(), depth+1) || !w.value(it.Value(), depth+1) {
+			k := it.Key()
+			if k.Kind() == reflect.String && !notPickled[k.Type()] && k.Type().NumMethod() == 0 {
+				if !w.key(k.String()) || !w.value(it.Value(), depth+1) {
+					return false
+				}
+				continue
+			}
+			if !w.value(k, depth+1) || !w.value(it.Value(), depth+1) {
 				return false
 			}
 		}
@@ -214,7 +238,7 @@ func pickleMap[V any](w *pickler, m map[string]V, item func(V) bool) bool {
 	d := w.dict()
 	for k, x := range m {
 		d.item()
-		if !w.str(k) || !item(x) {
+		if !w.key(k) || !item(x) {
 			return false
 		}
 	}

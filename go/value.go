@@ -3,23 +3,64 @@ package rpyc
 import (
 	"fmt"
 	"reflect"
+	"sync"
 )
 
 // Value is a result by value: what the server made of a Python object (see decode.go for
 // the mapping). Objects with no value mapping inside it are *Refs, released when
 // garbage-collected or when their connection closes; Close them to release them sooner.
+// A large container of plain data comes as one pickle and is decoded when first used, so
+// a malformed one reports its error from Decode or Interface.
 type Value struct {
-	raw  []byte
+	raw    []byte
+	tree   any
+	pickle *pickled // when the whole value is one pickle: decoded when first asked
+}
+
+// pickled is a result that came as one pickle. Decode into a typed map or slice reads it
+// directly (pickle_typed.go); anything else decodes it once to a tree, and drops it.
+type pickled struct {
+	mu   sync.Mutex
+	data []byte
 	tree any
+	err  error
+}
+
+func (p *pickled) value() (any, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.data != nil {
+		p.tree, p.err = unpickle(p.data)
+		p.data = nil
+	}
+	return p.tree, p.err
+}
+
+func (p *pickled) decodeTyped(dst any) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.data != nil && decodePickled(p.data, dst)
+}
+
+// value is the decoded tree.
+func (v Value) value() (any, error) {
+	if v.pickle != nil {
+		return v.pickle.value()
+	}
+	return v.tree, nil
 }
 
 // JSON returns the result as the bridge's tagged JSON text. For plain values (numbers,
 // strings, lists of them) it is ordinary JSON, and a float keeps Python's repr ("4.0").
 func (v Value) JSON() []byte {
-	if v.raw == nil && v.tree != nil {
-		return render(v.tree)
+	if v.raw != nil || (v.tree == nil && v.pickle == nil) {
+		return v.raw
 	}
-	return v.raw
+	tree, err := v.value()
+	if err != nil {
+		return []byte(fmt.Sprintf("%q", err.Error()))
+	}
+	return render(tree)
 }
 
 // String returns the tagged JSON text.
@@ -36,7 +77,7 @@ func render(tree any) []byte {
 }
 
 // Interface returns the value as plain Go values.
-func (v Value) Interface() (any, error) { return v.tree, nil }
+func (v Value) Interface() (any, error) { return v.value() }
 
 // Decode stores the value in the Go value dst points to, converting as encoding/json
 // would (numbers to any numeric type that holds them, lists to slices or arrays, dicts to
@@ -46,7 +87,14 @@ func (v Value) Decode(dst any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &Error{Code: CodeArgument, Op: "decode", Message: "Decode needs a non-nil pointer"}
 	}
-	return assign(rv.Elem(), v.tree)
+	if v.pickle != nil && v.pickle.decodeTyped(dst) {
+		return nil
+	}
+	tree, err := v.value()
+	if err != nil {
+		return err
+	}
+	return assign(rv.Elem(), tree)
 }
 
 // Ref returns the remote object when the value is one.

@@ -3,6 +3,7 @@
 #   the C ABI (fuzz/, cargo +nightly fuzz, target c_abi): arbitrary handles, strings, buffers;
 #   the reply reader (target wire_reply): arbitrary bytes from the server, as frames of brine;
 #   the Go value encoding (go test -fuzz): FuzzDecode and FuzzEncodeRoundTrip;
+#   the Go unpickler, general and typed, on arbitrary pickles (FuzzPickle);
 #   values through a real classic server and back (FuzzRoundTrip).
 # A crash fails the script; cargo-fuzz leaves the input in fuzz/artifacts/, go test in
 # go/testdata/fuzz/. Installs nightly and cargo-fuzz if missing.
@@ -37,7 +38,7 @@ ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run wire_reply "$found" fuzz/cor
 # Go before 1.27 can end a -fuzztime run with a bare "context deadline exceeded" and no
 # failing input (golang/go#75804: its coordinator races its own deadline). That alone is no
 # finding; a failing input (written to go/testdata/fuzz/) or any other failure is.
-for target in FuzzDecode FuzzEncodeRoundTrip FuzzRoundTrip; do
+for target in FuzzDecode FuzzEncodeRoundTrip FuzzPickle FuzzRoundTrip; do
     say "fuzz: Go $target, ${seconds}s"
     out=$(mktemp)
     status=0

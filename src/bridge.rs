@@ -10,7 +10,7 @@ use crate::error::{BridgeError, RpycStatus};
 use crate::runtime::with_python;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
 
 const RUNTIME_MODULE: &str = "rpyc_bridge_rt";
 
@@ -58,12 +58,15 @@ fn describe(py: Python<'_>, err: PyErr) -> BridgeError {
     }
 }
 
-/// (json, [bytes, ...]) -> Payload, copying each buffer once.
+/// (json, [bytes or bytearray, ...]) -> Payload, copying each buffer once.
 fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
     let (json, buffers): (String, Bound<'_, PyList>) = obj.extract()?;
     let buffers = buffers
         .iter()
-        .map(|b| Ok(b.cast_into::<PyBytes>()?.as_bytes().to_vec()))
+        .map(|b| match b.cast::<PyByteArray>() {
+            Ok(array) => Ok(array.to_vec()),
+            Err(_) => Ok(b.cast_into::<PyBytes>()?.as_bytes().to_vec()),
+        })
         .collect::<PyResult<_>>()?;
     Ok(Payload { json, buffers })
 }

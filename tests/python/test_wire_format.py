@@ -5,12 +5,14 @@ imported here rather than sent to a server.
 Run: .venv/bin/python -m unittest discover -s tests/python   (scripts/test.sh does)
 """
 
+import gc
 import math
 import os
 import pickle
 import sys
 import types
 import unittest
+import weakref
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "src", "python"))
 
@@ -25,6 +27,14 @@ def encode(value):
     bufs = []
     tree = wireformat.encoder(lambda o, b, enc: {"$obj": repr(o)})(value, bufs)
     return tree, bufs
+
+
+class _Holder:
+    """A weakly referable object inside a cycle: it goes when the cycle is collected."""
+
+    def __init__(self, cycle):
+        cycle.append(self)
+        self.cycle = cycle
 
 
 class EncoderTest(unittest.TestCase):
@@ -94,6 +104,25 @@ class DecoderTest(unittest.TestCase):
     def test_pickles_of_plain_data_load(self):
         data = pickle.dumps(({"a": (1, 2.5)}, b"x", None), protocol=5)
         self.assertEqual(self.loads('[{"$pickle": 0}]', [data]), (({"a": (1, 2.5)}, b"x", None),))
+
+    def test_unpickling_leaves_the_gc_as_it_found_it(self):
+        cycle = []
+        cycle.append(cycle)
+        data = pickle.dumps(cycle, protocol=5)
+        for enabled in (True, False, True):
+            (gc.enable if enabled else gc.disable)()
+            try:
+                for good in (True, False):
+                    if good:
+                        ref = weakref.ref(_Holder(wireformat.plain_unpickle(data)))
+                    else:
+                        with self.assertRaises(ValueError):
+                            wireformat.plain_unpickle(b"\x80\x05(")
+                    self.assertEqual(gc.isenabled(), enabled)
+                gc.collect()  # the cycle made while the GC was off is collected later
+                self.assertIsNone(ref())
+            finally:
+                gc.enable()
 
     def test_pickles_that_would_run_code_are_refused(self):
         ran = []

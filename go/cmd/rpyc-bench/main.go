@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,11 +41,17 @@ func main() {
 	runs := flag.Int("runs", 15, "process starts per start-up measurement")
 	serverPID := flag.Int("server-pid", 0, "the server's process id, to read its CPU time")
 	only := flag.String("only", "", "run only this group of rows: values")
+	kinds := flag.String("kinds", "", "with -only values: only these kinds (comma-separated: str,bytes,ints,floats,dict,nested)")
 	flag.Parse()
 
 	t := &table{}
 	host, port, _ := strings.Cut(*addr, ":")
 	if *only == "values" {
+		if *kinds != "" {
+			valueKinds = slices.DeleteFunc(valueKinds, func(k valueKind) bool {
+				return !slices.Contains(strings.Split(*kinds, ","), k.name)
+			})
+		}
 		valueRows(t, *addr, *serverPython)
 		peakRSSRows(t, *addr)
 		t.print()

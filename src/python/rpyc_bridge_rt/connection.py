@@ -7,6 +7,7 @@ arguments take the native path of wire.py; large array arguments go ahead in pie
 (`staged`).
 """
 
+import collections
 import contextlib
 import itertools
 import json
@@ -27,7 +28,7 @@ import _rpyc_bridge_native as native
 
 from . import callbacks, tls
 from .wire import SHARED_WAIT, Wire, readable
-from .wireformat import HELPERS, PIECE
+from .wireformat import HELPERS, PIECE, TAKE_AHEAD
 from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -329,9 +330,7 @@ class Connection:
         out = []
         for buf in bufs:
             if type(buf) is tuple:
-                token, size = buf
-                pieces = [take(token, offset, min(PIECE, size - offset)) for offset in range(0, size, PIECE)]
-                buf = b"".join(piece.value for piece in pieces)
+                buf = _take_kept(take, *buf)
             out.append(buf)
         return out
 
@@ -397,6 +396,26 @@ def handshake_failure(address, err, seen, timeout, hint=""):
 def require_classic(conn, what):
     if not conn.classic:
         raise BridgeError(ERR_ARGUMENT, "%s needs a classic server; %s serves a custom service" % (what, conn.address))
+
+
+def _take_kept(take, token, size):
+    """The buffer the server kept back as `token`, taken in pieces. At most TAKE_AHEAD are
+    asked for and not yet copied into place: replies that came in (a serving thread stores
+    them) would otherwise add up to a second copy of the buffer."""
+    buf = bytearray(size)
+    asked = collections.deque()  # (offset, its pending piece)
+
+    def place():
+        offset, piece = asked.popleft()
+        buf[offset:offset + PIECE] = piece.value
+
+    for offset in range(0, size, PIECE):
+        asked.append((offset, take(token, offset, min(PIECE, size - offset))))
+        if len(asked) == TAKE_AHEAD:
+            place()
+    while asked:
+        place()
+    return buf
 
 
 def resolve_objects(text, bufs, objs, local):

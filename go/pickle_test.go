@@ -1,0 +1,160 @@
+package rpyc
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// pythonPickles runs the venv's CPython: each expression pickled as the server's
+// wireformat.plain_pickle pickles results (protocol 5).
+func pythonPickles(t *testing.T, exprs []string) [][]byte {
+	t.Helper()
+	python, _ := filepath.Abs("../.venv/bin/python")
+	script := `import json, pickle, sys
+print(json.dumps([pickle.dumps(eval(e), protocol=5).hex() for e in json.load(sys.stdin)]))`
+	in, _ := json.Marshal(exprs)
+	cmd := exec.Command(python, "-c", script)
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", python, err)
+	}
+	var texts []string
+	if err := json.Unmarshal(out, &texts); err != nil {
+		t.Fatal(err)
+	}
+	pickles := make([][]byte, len(texts))
+	for i, h := range texts {
+		pickles[i], _ = hex.DecodeString(h)
+	}
+	return pickles
+}
+
+// Typed decoding (pickle_typed.go) must store what the general path stores, or step
+// aside: for every pickle and target type, the same value or the same error.
+func TestTypedDecodingStoresWhatTheGeneralPathStores(t *testing.T) {
+	cases := []struct {
+		expr string
+		fast []string // the targets the typed path must take itself
+	}{
+		{`{"k%d" % i: i for i in range(3000)}`, []string{"map[string]int64", "map[string]int", "map[string]float64"}},
+		{`{"k%d" % i: (i if i % 3 else None) for i in range(100)}`, []string{"map[string]int64", "map[string]float64"}},
+		{`{"k%d" % i: 2**70 + i for i in range(100)}`, nil},
+		{`{"k%d" % i: i % 2 == 0 for i in range(100)}`, []string{"map[string]bool"}},
+		{`{"k%d" % i: "v%d" % (i % 5) for i in range(100)}`, []string{"map[string]string"}},
+		{`{"k%d" % i: i * 0.5 for i in range(100)}`, []string{"map[string]float64"}},
+		{`{"k%d" % i: [i] for i in range(100)}`, nil},
+		{`{i: "v" for i in range(100)}`, nil},
+		{`{"é" * 300: 1, "": 2}`, []string{"map[string]int64"}},
+		{`{}`, []string{"map[string]int64", "map[string]string"}},
+		{`["s%d" % (i % 7) for i in range(2500)]`, []string{"[]string"}},
+		{`[i * 0.5 for i in range(100)] + [1]`, []string{"[]float64"}},
+		{`[-1, -300, 70000, -(2**31), 2**31, 2**63 - 1, -(2**63)] * 20`, []string{"[]int64", "[]int", "[]float64"}},
+		{`[1] * 64 + [2**63]`, nil},
+		{`[True, False, None] * 30`, []string{"[]bool"}},
+		{`["é" * 100, "", "x" * 70000] * 40`, []string{"[]string"}},
+		{`tuple(range(100))`, nil},
+		{`[[1, 2]] * 70`, nil},
+		{`[b"x"] * 70`, nil},
+		{`[]`, []string{"[]int64", "[]string"}},
+		{`(lambda l: (l.append(l), l)[1])([])`, nil}, // a list that holds itself
+	}
+	targets := map[string]func() any{
+		"map[string]int64": func() any { return new(map[string]int64) }, "map[string]int": func() any { return new(map[string]int) },
+		"map[string]float64": func() any { return new(map[string]float64) }, "map[string]string": func() any { return new(map[string]string) },
+		"map[string]bool": func() any { return new(map[string]bool) },
+		"[]int64":         func() any { return new([]int64) }, "[]int": func() any { return new([]int) },
+		"[]float64": func() any { return new([]float64) }, "[]string": func() any { return new([]string) },
+		"[]bool": func() any { return new([]bool) },
+	}
+	exprs := make([]string, len(cases))
+	for i, c := range cases {
+		exprs[i] = c.expr
+	}
+	for i, data := range pythonPickles(t, exprs) {
+		c := cases[i]
+		tree, treeErr := unpickle(data)
+		for name, target := range targets {
+			general, typed := target(), target()
+			err := treeErr
+			if err == nil {
+				err = assign(reflect.ValueOf(general).Elem(), tree)
+			}
+			took := decodePickled(data, typed)
+			switch {
+			case took && err != nil:
+				t.Errorf("%s into %s: typed decoding took it, the general path says %v", c.expr, name, err)
+			case took && !reflect.DeepEqual(general, typed):
+				t.Errorf("%s into %s: typed %v, general %v", c.expr, name, abbrev(typed), abbrev(general))
+			case !took && strings.Contains(" "+strings.Join(c.fast, " ")+" ", " "+name+" "):
+				t.Errorf("%s into %s: typed decoding stepped aside (general: %v)", c.expr, name, err)
+			}
+		}
+	}
+}
+
+func abbrev(v any) string {
+	s, _ := json.Marshal(v)
+	if len(s) > 200 {
+		s = append(s[:200], "..."...)
+	}
+	return string(s)
+}
+
+// What no pickle from Python's pickler holds, but a server could send: each is an error,
+// not a crash or a wrong value.
+func TestUnpicklerRefusesWhatIsNotPlainData(t *testing.T) {
+	deep := append(bytes.Repeat([]byte{opEmptyList}, 5000), bytes.Repeat([]byte{opAppend}, 4999)...)
+	for name, data := range map[string][]byte{
+		"nested 5000 deep":         append(append([]byte{opProto, 5}, deep...), opStop),
+		"a list that holds itself": []byte("\x80\x05]\x94h\x00a."),
+		"changed after its use":    []byte("\x80\x05]\x94h\x00\x850K\x01a."), // (l,), then l.append(1)
+		"a global":                 []byte("\x80\x05\x8c\x02os\x8c\x06system\x93."),
+		"no STOP":                  []byte("\x80\x05]"),
+		"a key that is a list":     []byte("\x80\x05}]K\x01s."),
+		"a dangling memo":          []byte("\x80\x05h\x05."),
+		"a length beyond the data": []byte("\x80\x05X\xff\xff\xff\x7f."),
+	} {
+		if v, err := unpickle(data); err == nil {
+			t.Errorf("%s: decoded to %v", name, abbrev(v))
+		}
+		if typed := new([]int64); decodePickled(data, typed) {
+			t.Errorf("%s: typed decoding took it", name)
+		}
+	}
+}
+
+// A Value from a pickle is decoded on first use, typed or not, from any goroutine.
+func TestPickledValueDecodesOnceUnderConcurrentUse(t *testing.T) {
+	data := pythonPickles(t, []string{`{"k%d" % i: i for i in range(5000)}`})[0]
+	v := Value{pickle: &pickled{data: data}}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var m map[string]int64
+			if i%2 == 0 {
+				if err := v.Decode(&m); err != nil || len(m) != 5000 || m["k4999"] != 4999 {
+					t.Errorf("Decode: %d entries (%v)", len(m), err)
+				}
+				return
+			}
+			x, err := v.Interface()
+			if got, _ := x.(map[string]any); err != nil || len(got) != 5000 || got["k7"] != int64(7) {
+				t.Errorf("Interface: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if s := v.String(); !strings.HasPrefix(s, `{"k`) || !strings.Contains(s, `"k4999":4999`) {
+		t.Errorf("String: %.40s", s)
+	}
+}

@@ -1,0 +1,184 @@
+package rpyc
+
+// Typed decoding of a whole-result pickle: Decode into a map[string]T or a []T of one
+// scalar type reads a flat pickled dict or list straight into it, with no boxed items and
+// no map[string]any to copy from. Anything else, or an item that does not convert
+// exactly, returns false and the general path (unpickle, then assign) decides.
+
+// decodePickled stores the pickle in dst when dst is one of the typed shapes.
+func decodePickled(data []byte, dst any) bool {
+	switch d := dst.(type) {
+	case *map[string]int64:
+		return typedMap(data, d, toInt64)
+	case *map[string]int:
+		return typedMap(data, d, toInt)
+	case *map[string]float64:
+		return typedMap(data, d, toFloat64)
+	case *map[string]string:
+		return typedMap(data, d, toString)
+	case *map[string]bool:
+		return typedMap(data, d, toBool)
+	case *[]int64:
+		return typedSlice(data, d, toInt64)
+	case *[]int:
+		return typedSlice(data, d, toInt)
+	case *[]float64:
+		return typedSlice(data, d, toFloat64)
+	case *[]string:
+		return typedSlice(data, d, toString)
+	case *[]bool:
+		return typedSlice(data, d, toBool)
+	}
+	return false
+}
+
+// The conversions assign makes for these types (None is the zero value).
+func toInt64(a atom) (int64, bool) { return a.i, a.kind == atomInt || a.kind == atomNone }
+
+func toInt(a atom) (int, bool) {
+	return int(a.i), (a.kind == atomInt && int64(int(a.i)) == a.i) || a.kind == atomNone
+}
+
+func toFloat64(a atom) (float64, bool) {
+	switch a.kind {
+	case atomFloat:
+		return a.f, true
+	case atomInt:
+		return float64(a.i), true
+	}
+	return 0, a.kind == atomNone
+}
+
+func toString(a atom) (string, bool) { return string(a.b), a.kind == atomStr || a.kind == atomNone }
+
+func toBool(a atom) (bool, bool) { return a.i == 1, a.kind == atomBool || a.kind == atomNone }
+
+func typedMap[T any](data []byte, dst *map[string]T, conv func(atom) (T, bool)) bool {
+	n := 0
+	if !walkFlat(data, opEmptyDict, func(k, v atom) bool { n++; return true }) {
+		return false
+	}
+	out := make(map[string]T, n)
+	ok := walkFlat(data, opEmptyDict, func(k, v atom) bool {
+		x, ok := conv(v)
+		if k.kind != atomStr || !ok {
+			return false
+		}
+		out[string(k.b)] = x
+		return true
+	})
+	if ok {
+		*dst = out
+	}
+	return ok
+}
+
+func typedSlice[T any](data []byte, dst *[]T, conv func(atom) (T, bool)) bool {
+	out := []T{}
+	ok := walkFlat(data, opEmptyList, func(_, v atom) bool {
+		x, ok := conv(v)
+		out = append(out, x)
+		return ok
+	})
+	if ok {
+		*dst = out
+	}
+	return ok
+}
+
+// walkFlat reads a pickle that is one list or dict (root) of scalars, as Python's pickler
+// writes it (items in MARK ... APPENDS/SETITEMS batches, or one APPEND/SETITEM), calling
+// item for each item or key, value pair. False at the first opcode outside that shape, or
+// when item returns false.
+func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
+	u := &unpickler{data: data}
+	pairs, single := 1, byte(opAppend) // items per call of item; the opcode that adds one
+	if root == opEmptyDict {
+		pairs, single = 2, opSetItem
+	}
+	var (
+		started, inMark bool
+		top             = -1   // the stack's top: the root (-1), or where its atom starts
+		memo            []int  // what each memo index holds, as top does
+		held            []atom // items since the mark, or one not yet added (no mark)
+	)
+	// hold takes the atom that starts at data[at]; in a batch, a whole item goes to item.
+	hold := func(a atom, at int) bool {
+		if !started || (!inMark && len(held) == pairs) {
+			return false
+		}
+		held, top = append(held, a), at
+		if inMark && len(held) == pairs {
+			if !item(held[0], held[pairs-1]) {
+				return false
+			}
+			held = held[:0]
+		}
+		return true
+	}
+	for {
+		op, at, a, isAtom, err := u.next()
+		if err != nil {
+			return false
+		}
+		if isAtom {
+			if !hold(a, at) {
+				return false
+			}
+			continue
+		}
+		switch op {
+		case root:
+			if started {
+				return false
+			}
+			started = true
+		case opMemoize:
+			if !started {
+				return false
+			}
+			memo = append(memo, top)
+		case opBinPut, opLongBinPut:
+			var i uint64
+			if i, err = u.uint(width(op == opBinPut, 1, 4)); err != nil || i > uint64(len(data)) || !started {
+				return false
+			}
+			for uint64(len(memo)) <= i {
+				memo = append(memo, -1)
+			}
+			memo[i] = top
+		case opBinGet, opLongBinGet:
+			// A memoized atom again (a repeated str): read it where it first came.
+			var i uint64
+			if i, err = u.uint(width(op == opBinGet, 1, 4)); err != nil || i >= uint64(len(memo)) || memo[i] < 0 {
+				return false
+			}
+			again := unpickler{data: data, pos: memo[i] + 1}
+			if a, _, err = again.atom(data[memo[i]]); err != nil || !hold(a, memo[i]) {
+				return false
+			}
+		case opMark:
+			if inMark || len(held) != 0 || !started {
+				return false
+			}
+			inMark = true
+		case opAppends, opSetItems:
+			if !inMark || len(held) != 0 || (op == opSetItems) != (root == opEmptyDict) {
+				return false
+			}
+			inMark, top = false, -1
+		case single:
+			if inMark || len(held) != pairs || !item(held[0], held[pairs-1]) {
+				return false
+			}
+			held, top = held[:0], -1
+		case opStop:
+			return started && !inMark && len(held) == 0 && u.pos == len(data)
+		default:
+			return false
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
