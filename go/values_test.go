@@ -128,6 +128,21 @@ func TestLargeContainersArriveAsSmallOnesDo(t *testing.T) {
 	if got := interfaceOf(t, conn, "echo", names); !reflect.DeepEqual(got, names) {
 		t.Errorf("a map[any]any of 2500 did not come back as sent")
 	}
+	// Records that repeat 300 keys: the pickle refers back to each key (memo indexes past
+	// 255 take LONG_BINGET), and every record arrives whole.
+	records := make([]any, 100)
+	for i := range records {
+		record := map[string]any{}
+		for k := range 300 {
+			record[fmt.Sprint("field", k)] = i * k
+		}
+		records[i] = record
+	}
+	var gotRecords []map[string]int
+	if v, err := conn.Call(ctx, "bridge_fixtures", "echo", records); err != nil || v.Decode(&gotRecords) != nil ||
+		len(gotRecords) != 100 || len(gotRecords[99]) != 300 || gotRecords[99]["field299"] != 99*299 || gotRecords[7]["field3"] != 21 {
+		t.Errorf("100 records of 300 keys came back as %d (%v)", len(gotRecords), err)
+	}
 	nan := make([]float32, 100)
 	nan[99] = float32(math.NaN())
 	kinds := interfaceOf(t, conn, "echo", map[float32][]float32{1.5: nan}).(map[any]any)
