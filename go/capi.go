@@ -148,9 +148,8 @@ func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
 			buffers = append(buffers, unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len)))
 		}
 	}
-	if len(buffers) == 1 && string(text) == `{"$pickle":0}` {
-		// A large container of plain data: decoded on use, typed when Decode can.
-		return Value{pickle: &pickled{data: bytes.Clone(buffers[0])}}, nil
+	if later := deferredValue(text, buffers); later != nil {
+		return Value{later: later}, nil
 	}
 	tree, err := decodeTree(text, buffers, func(h uint64) *Ref { return newRef(conn, h) })
 	if err != nil {

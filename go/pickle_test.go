@@ -2,8 +2,10 @@ package rpyc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -134,7 +136,7 @@ func TestUnpicklerRefusesWhatIsNotPlainData(t *testing.T) {
 // A Value from a pickle is decoded on first use, typed or not, from any goroutine.
 func TestPickledValueDecodesOnceUnderConcurrentUse(t *testing.T) {
 	data := pythonPickles(t, []string{`{"k%d" % i: i for i in range(5000)}`})[0]
-	v := Value{pickle: &pickled{data: data}}
+	v := Value{later: &deferred{pickle: data}}
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -156,5 +158,37 @@ func TestPickledValueDecodesOnceUnderConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if s := v.String(); !strings.HasPrefix(s, `{"k`) || !strings.Contains(s, `"k4999":4999`) {
 		t.Errorf("String: %.40s", s)
+	}
+}
+
+// A packed list result ($list) is kept typed: Decode into []int64, []float64 or []int
+// stores what the general path stores, from a Value used no other way first.
+func TestPackedListResultsDecodeAsTheGeneralPathDoes(t *testing.T) {
+	ints, floats := make([]byte, 0, 8*300), make([]byte, 0, 8*300)
+	for i := range 300 {
+		ints = binary.LittleEndian.AppendUint64(ints, uint64(int64(i*i-5000)))
+		floats = binary.LittleEndian.AppendUint64(floats, math.Float64bits(float64(i)/3))
+	}
+	for _, wire := range []struct{ text, data string }{
+		{`{"$list":["int64",0]}`, string(ints)}, {`{"$list":["float64",0]}`, string(floats)},
+		{`{"$list":["int64",0]}`, ""},
+	} {
+		for _, target := range []func() any{
+			func() any { return new([]int64) }, func() any { return new([]float64) }, func() any { return new([]int) },
+			func() any { return new([]any) }, func() any { return new([]int32) },
+		} {
+			later := deferredValue([]byte(wire.text), [][]byte{[]byte(wire.data)})
+			if later == nil {
+				t.Fatalf("%s was not kept typed", wire.text)
+			}
+			typed, general := target(), target()
+			typedErr := Value{later: later}.Decode(typed)
+			tree, _ := decodeTree([]byte(wire.text), [][]byte{[]byte(wire.data)}, nil)
+			generalErr := assign(reflect.ValueOf(general).Elem(), tree)
+			if (typedErr == nil) != (generalErr == nil) || (typedErr == nil && !reflect.DeepEqual(typed, general)) {
+				t.Errorf("%s (%d bytes) into %T: %v (%v), the general path %v (%v)", wire.text, len(wire.data),
+					typed, abbrev(typed), typedErr, abbrev(general), generalErr)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package rpyc
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sync"
@@ -9,43 +10,121 @@ import (
 // Value is a result by value: what the server made of a Python object (see decode.go for
 // the mapping). Objects with no value mapping inside it are *Refs, released when
 // garbage-collected or when their connection closes; Close them to release them sooner.
-// A large container of plain data comes as one pickle and is decoded when first used, so
-// a malformed one reports its error from Decode or Interface.
+// A large container of plain data (one pickle, or a packed list of numbers) is decoded
+// when first used, so a malformed one reports its error from Decode or Interface.
 type Value struct {
-	raw    []byte
+	raw   []byte
+	tree  any
+	later *deferred // when the whole value is one pickle or one packed list
+}
+
+// deferred is a result kept in its wire form until it is used: one pickle, or one packed
+// list of int64 or float64. Decode into a matching typed map or slice reads it directly
+// (pickle_typed.go, typedList), with no tree of boxed items in between; anything else
+// makes the tree once and drops the wire form.
+type deferred struct {
+	mu     sync.Mutex
+	pickle []byte
+	ints   []int64
+	floats []float64
 	tree   any
-	pickle *pickled // when the whole value is one pickle: decoded when first asked
+	err    error
+	made   bool
 }
 
-// pickled is a result that came as one pickle. Decode into a typed map or slice reads it
-// directly (pickle_typed.go); anything else decodes it once to a tree, and drops it.
-type pickled struct {
-	mu   sync.Mutex
-	data []byte
-	tree any
-	err  error
-}
-
-func (p *pickled) value() (any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.data != nil {
-		p.tree, p.err = unpickle(p.data)
-		p.data = nil
+// deferredValue keeps a result that is one pickle or one packed list (the JSON the
+// server helper writes for them) in its wire form, copied out of the library's buffer;
+// nil for any other.
+func deferredValue(text []byte, buffers [][]byte) *deferred {
+	if len(buffers) != 1 {
+		return nil
 	}
-	return p.tree, p.err
+	b := buffers[0]
+	switch string(text) {
+	case `{"$pickle":0}`:
+		return &deferred{pickle: bytes.Clone(b)}
+	case `{"$list":["int64",0]}`:
+		if a, err := arrayFromBytes(Int64, []int{len(b) / 8}, b); err == nil {
+			return &deferred{ints: a.Data.([]int64)}
+		}
+	case `{"$list":["float64",0]}`:
+		if a, err := arrayFromBytes(Float64, []int{len(b) / 8}, b); err == nil {
+			return &deferred{floats: a.Data.([]float64)}
+		}
+	}
+	return nil
 }
 
-func (p *pickled) decodeTyped(dst any) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.data != nil && decodePickled(p.data, dst)
+func (d *deferred) value() (any, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.made {
+		switch {
+		case d.pickle != nil:
+			d.tree, d.err = unpickle(d.pickle)
+		case d.ints != nil:
+			d.tree = boxed(d.ints)
+		default:
+			d.tree = boxed(d.floats)
+		}
+		d.pickle, d.ints, d.floats, d.made = nil, nil, nil, true
+	}
+	return d.tree, d.err
+}
+
+func (d *deferred) decodeTyped(dst any) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.made:
+		return false
+	case d.pickle != nil:
+		return decodePickled(d.pickle, dst)
+	case d.ints != nil:
+		return typedList(d.ints, dst)
+	}
+	return typedList(d.floats, dst)
+}
+
+// typedList stores a packed list in a []int64, []float64 or []int: a copy, since each
+// Decode makes values of its own.
+func typedList[T int64 | float64](items []T, dst any) bool {
+	switch d := dst.(type) {
+	case *[]T:
+		*d = append(make([]T, 0, len(items)), items...)
+	case *[]float64:
+		*d = converted[T, float64](items)
+	case *[]int:
+		if _, isInt := any(items).([]int64); !isInt {
+			return false
+		}
+		*d = converted[T, int](items)
+	default:
+		return false
+	}
+	return true
+}
+
+func converted[T, U int64 | float64 | int](items []T) []U {
+	out := make([]U, len(items))
+	for i, x := range items {
+		out[i] = U(x)
+	}
+	return out
+}
+
+func boxed[T any](items []T) []any {
+	out := make([]any, len(items))
+	for i, x := range items {
+		out[i] = x
+	}
+	return out
 }
 
 // value is the decoded tree.
 func (v Value) value() (any, error) {
-	if v.pickle != nil {
-		return v.pickle.value()
+	if v.later != nil {
+		return v.later.value()
 	}
 	return v.tree, nil
 }
@@ -53,7 +132,7 @@ func (v Value) value() (any, error) {
 // JSON returns the result as the bridge's tagged JSON text. For plain values (numbers,
 // strings, lists of them) it is ordinary JSON, and a float keeps Python's repr ("4.0").
 func (v Value) JSON() []byte {
-	if v.raw != nil || (v.tree == nil && v.pickle == nil) {
+	if v.raw != nil || (v.tree == nil && v.later == nil) {
 		return v.raw
 	}
 	tree, err := v.value()
@@ -87,7 +166,7 @@ func (v Value) Decode(dst any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &Error{Code: CodeArgument, Op: "decode", Message: "Decode needs a non-nil pointer"}
 	}
-	if v.pickle != nil && v.pickle.decodeTyped(dst) {
+	if v.later != nil && v.later.decodeTyped(dst) {
 		return nil
 	}
 	tree, err := v.value()

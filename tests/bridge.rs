@@ -116,8 +116,8 @@ fn arrays_and_bytes_travel_as_buffers() {
 fn large_results_come_in_pieces() {
     let server = Server::start();
     let conn = open("127.0.0.1", server.port, None).unwrap();
-    // 1.5 MB: three pieces, the last one short.
-    let n = 196_613i64;
+    // 2.75 MB (over INLINE_MAX, 2 MB): five pieces, and a short one.
+    let n = 360_451i64;
     let got = call(
         conn,
         "numpy",

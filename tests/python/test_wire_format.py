@@ -149,7 +149,7 @@ class ServerSideTest(unittest.TestCase):
     """The helper's functions, called in-process as the server would call them."""
 
     def setUp(self):
-        for name in ("HELPERS", "PIECE", "WIRE_DTYPES", "decoder", "dumps", "encoder", "is_scalar"):
+        for name in ("HELPERS", "INLINE_MAX", "WIRE_DTYPES", "decoder", "dumps", "encoder", "is_scalar"):
             self.assertTrue(hasattr(server_side, name), name)
         self.helpers = server_side.install()
 
@@ -175,7 +175,8 @@ class ServerSideTest(unittest.TestCase):
             self.helpers["call"]("builtins", "len", '[{"$bytes": 0}]', None, (99,), (), False)
 
     def test_encode_keeps_large_buffers_back_for_take(self):
-        text, bufs, objs = self.helpers["encode"](b"z" * (wireformat.PIECE * 2 + 5))
+        text, bufs, objs = self.helpers["encode"](b"z" * (wireformat.INLINE_MAX + 5))
+        self.assertEqual(self.helpers["encode"](b"y" * wireformat.INLINE_MAX)[1], (b"y" * wireformat.INLINE_MAX,))
         (token, size), = bufs
         pieces = [self.helpers["take"](token, off, wireformat.PIECE) for off in range(0, size, wireformat.PIECE)]
         self.assertEqual(b"".join(pieces), b"z" * size)

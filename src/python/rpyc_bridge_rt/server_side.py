@@ -13,7 +13,7 @@ Connection.taken). Objects with no value mapping come back as netrefs, kept as R
 """
 
 try:
-    from .wireformat import HELPERS, PIECE, WIRE_DTYPES, decoder, dumps, encoder, is_scalar
+    from .wireformat import HELPERS, INLINE_MAX, WIRE_DTYPES, decoder, dumps, encoder, is_scalar
 except ImportError:  # on the server: wireformat's source ran first, in this namespace
     pass
 
@@ -137,8 +137,8 @@ def install():
     tokens = itertools.count(1)
 
     def kept_back(buf):
-        """A buffer over PIECE stays here as (token, size), for take() in pieces."""
-        if len(buf) <= PIECE:
+        """A buffer over INLINE_MAX stays here as (token, size), for take() in pieces."""
+        if len(buf) <= INLINE_MAX:
             return buf
         token = next(tokens)
         outgoing[token] = buf

@@ -44,6 +44,10 @@ PIECE = 512 * 1024
 # Pieces of a large result asked for ahead of the one being copied (Connection.taken).
 TAKE_AHEAD = 8
 
+# A result's buffers up to this size come in the reply itself: taking them in pieces
+# costs more round trips than it saves. Larger ones are kept back for take().
+INLINE_MAX = 4 * PIECE
+
 # Containers at least this long travel as one pickle ($pickle) when they hold plain data.
 PICKLE_MIN = 64
 
