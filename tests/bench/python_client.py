@@ -22,10 +22,11 @@ Usage: python python_client.py HOST PORT latency N
          microseconds per first call of each math.NAME(0.5), as a Python user writes it
          (conn.modules.math.NAME(0.5)), after the module itself was reached once
        python python_client.py HOST PORT values KIND COUNT REPEAT WARMUP
-         milliseconds per by-value result and per argument of bench_fixtures.make(KIND,
-         COUNT): a str or bytes result as RPyC returns it, containers with
-         rpyc.classic.obtain; arguments as a str, bytes or tuple by value, dicts and nested
-         values with rpyc.classic.deliver (RPyC passes dicts by reference)
+         milliseconds (the median of REPEAT runs) per by-value result and per argument
+         of bench_fixtures.make(KIND, COUNT): a str or bytes result as RPyC returns it,
+         containers with rpyc.classic.obtain; arguments as a str, bytes or tuple by
+         value, dicts and nested values with rpyc.classic.deliver (RPyC passes dicts by
+         reference)
 Prints JSON.
 """
 
@@ -45,6 +46,18 @@ def per_call(fn, n, warmup=200):
     for _ in range(n):
         fn()
     return (time.perf_counter() - start) / n
+
+
+def median_call(fn, n, warmup):
+    """Seconds of the median of n runs of fn, after `warmup` runs (rpyc-bench's timeMS)."""
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return sorted(runs)[n // 2]
 
 
 def rss_mb(field):
@@ -102,14 +115,14 @@ def main():
         by_value = kind in ("str", "bytes")
         fetch = (lambda: make(kind, count)) if by_value else (lambda: rpyc.classic.obtain(make(kind, count)))
         value = fetch()
-        result_ms = per_call(fetch, repeat, warmup=warmup) * 1e3
+        result_ms = median_call(fetch, repeat, warmup) * 1e3
         if kind in ("ints", "floats"):
             value = tuple(value)
         if kind in ("dict", "nested"):
             send = lambda: size(rpyc.classic.deliver(conn, value))  # noqa: E731
         else:
             send = lambda: size(value)  # noqa: E731
-        print(json.dumps({"result_ms": result_ms, "arg_ms": per_call(send, repeat, warmup=warmup) * 1e3}))
+        print(json.dumps({"result_ms": result_ms, "arg_ms": median_call(send, repeat, warmup) * 1e3}))
     elif mode in ("upload", "download"):
         if sys.argv[7:] == ["nodelay"]:
             import socket

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,8 @@ func sizeLabel(k valueKind, n int) string {
 }
 
 // repeats: fewer runs of the large sizes, and no warm-up run of the largest (both clients).
-func repeats(i int) int { return [3]int{5, 3, 1}[i] }
+// Each row is the median run: on a shared machine one slow run would move a mean.
+func repeats(i int) int { return [3]int{5, 3, 3}[i] }
 
 func warmups(i int) int { return [3]int{1, 1, 0}[i] }
 
@@ -106,16 +108,19 @@ func valueRows(t *table, addr, serverPython string) {
 	}
 }
 
-// timeMS is the mean ms per run of f, after `warmup` runs.
+// timeMS is the median ms per run of f, after `warmup` runs.
 func timeMS(n, warmup int, f func()) float64 {
 	for range warmup {
 		f()
 	}
-	start := time.Now()
-	for range n {
+	runs := make([]float64, n)
+	for i := range runs {
+		start := time.Now()
 		f()
+		runs[i] = float64(time.Since(start).Microseconds()) / 1000
 	}
-	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
+	slices.Sort(runs)
+	return runs[n/2]
 }
 
 // peakRSSRows runs "rpyc-bench peak-rss ADDR KIND N" in a child process per kind: the
