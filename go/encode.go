@@ -268,11 +268,13 @@ func (p *payload) mapValue(v reflect.Value, depth int) error {
 		value reflect.Value
 		text  string // the key as it sorts
 	}
-	entries := make([]entry, 0, v.Len())
+	// Pointers: sorting them reuses the sort code every pointer slice shares, where a
+	// slice of structs would have its own (14 kB of the 15 MB budget).
+	entries := make([]*entry, 0, v.Len())
 	plain := v.Type().Key().Kind() == reflect.String
 	for it := v.MapRange(); it.Next(); {
 		k := it.Key()
-		e := entry{key: k, value: it.Value()}
+		e := &entry{key: k, value: it.Value()}
 		if plain {
 			e.text = k.String()
 			plain = !strings.HasPrefix(e.text, "$")
@@ -280,11 +282,11 @@ func (p *payload) mapValue(v reflect.Value, depth int) error {
 		entries = append(entries, e)
 	}
 	if !plain {
-		for i := range entries {
-			entries[i].text = fmt.Sprint(entries[i].key)
+		for _, e := range entries {
+			e.text = fmt.Sprint(e.key)
 		}
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.text, b.text) })
+	slices.SortFunc(entries, func(a, b *entry) int { return strings.Compare(a.text, b.text) })
 	if plain {
 		p.json.WriteByte('{')
 		for i, e := range entries {

@@ -91,8 +91,8 @@ type unpickler struct {
 	memo  []slot
 }
 
-// width picks an operand's width by opcode.
-func width(first bool, a, b int) int {
+// width picks an operand's width (or a name) by opcode.
+func width[T any](first bool, a, b T) T {
 	if first {
 		return a
 	}
@@ -503,5 +503,5 @@ func describe(v any) string {
 	case c.used:
 		return "container already used (a cycle, or a change after use)"
 	}
-	return map[byte]string{opEmptyList: "list", opEmptyDict: "dict", opEmptySet: "set"}[c.kind]
+	return width(c.kind == opEmptyList, "list", width(c.kind == opEmptyDict, "dict", "set"))
 }

@@ -46,10 +46,10 @@ func TestTypedDecodingStoresWhatTheGeneralPathStores(t *testing.T) {
 		expr string
 		fast []string // the targets the typed path must take itself
 	}{
-		{`{"k%d" % i: i for i in range(3000)}`, []string{"map[string]int64", "map[string]int", "map[string]float64"}},
+		{`{"k%d" % i: i for i in range(3000)}`, []string{"map[string]int64", "map[string]float64"}},
 		{`{"k%d" % i: (i if i % 3 else None) for i in range(100)}`, []string{"map[string]int64", "map[string]float64"}},
 		{`{"k%d" % i: 2**70 + i for i in range(100)}`, nil},
-		{`{"k%d" % i: i % 2 == 0 for i in range(100)}`, []string{"map[string]bool"}},
+		{`{"k%d" % i: i % 2 == 0 for i in range(100)}`, nil},
 		{`{"k%d" % i: "v%d" % (i % 5) for i in range(100)}`, []string{"map[string]string"}},
 		{`{"k%d" % i: i * 0.5 for i in range(100)}`, []string{"map[string]float64"}},
 		{`{"k%d" % i: [i] for i in range(100)}`, nil},
@@ -58,9 +58,9 @@ func TestTypedDecodingStoresWhatTheGeneralPathStores(t *testing.T) {
 		{`{}`, []string{"map[string]int64", "map[string]string"}},
 		{`["s%d" % (i % 7) for i in range(2500)]`, []string{"[]string"}},
 		{`[i * 0.5 for i in range(100)] + [1]`, []string{"[]float64"}},
-		{`[-1, -300, 70000, -(2**31), 2**31, 2**63 - 1, -(2**63)] * 20`, []string{"[]int64", "[]int", "[]float64"}},
+		{`[-1, -300, 70000, -(2**31), 2**31, 2**63 - 1, -(2**63)] * 20`, []string{"[]int64", "[]float64"}},
 		{`[1] * 64 + [2**63]`, nil},
-		{`[True, False, None] * 30`, []string{"[]bool"}},
+		{`[True, False, None] * 30`, nil},
 		{`["é" * 100, "", "x" * 70000] * 40`, []string{"[]string"}},
 		{`tuple(range(100))`, nil},
 		{`[[1, 2]] * 70`, nil},

@@ -1,43 +1,32 @@
 package rpyc
 
-// Typed decoding of a whole-result pickle: Decode into a map[string]T or a []T of one
-// scalar type reads a flat pickled dict or list straight into it, with no boxed items and
-// no map[string]any to copy from. Anything else, or an item that does not convert
-// exactly, returns false and the general path (unpickle, then assign) decides.
+// Typed decoding of a whole-result pickle: Decode into a map[string]T or a []T, T int64,
+// float64 or string, reads a flat pickled dict or list straight into it, with no boxed
+// items and no map[string]any to copy from. Anything else, or an item that does not
+// convert exactly, returns false and the general path (unpickle, then assign) decides.
+// (More types would cost the 15 MB binary budget more than they save.)
 
 // decodePickled stores the pickle in dst when dst is one of the typed shapes.
 func decodePickled(data []byte, dst any) bool {
 	switch d := dst.(type) {
 	case *map[string]int64:
 		return typedMap(data, d, toInt64)
-	case *map[string]int:
-		return typedMap(data, d, toInt)
 	case *map[string]float64:
 		return typedMap(data, d, toFloat64)
 	case *map[string]string:
 		return typedMap(data, d, toString)
-	case *map[string]bool:
-		return typedMap(data, d, toBool)
 	case *[]int64:
 		return typedSlice(data, d, toInt64)
-	case *[]int:
-		return typedSlice(data, d, toInt)
 	case *[]float64:
 		return typedSlice(data, d, toFloat64)
 	case *[]string:
 		return typedSlice(data, d, toString)
-	case *[]bool:
-		return typedSlice(data, d, toBool)
 	}
 	return false
 }
 
 // The conversions assign makes for these types (None is the zero value).
 func toInt64(a atom) (int64, bool) { return a.i, a.kind == atomInt || a.kind == atomNone }
-
-func toInt(a atom) (int, bool) {
-	return int(a.i), (a.kind == atomInt && int64(int(a.i)) == a.i) || a.kind == atomNone
-}
 
 func toFloat64(a atom) (float64, bool) {
 	switch a.kind {
@@ -50,8 +39,6 @@ func toFloat64(a atom) (float64, bool) {
 }
 
 func toString(a atom) (string, bool) { return string(a.b), a.kind == atomStr || a.kind == atomNone }
-
-func toBool(a atom) (bool, bool) { return a.i == 1, a.kind == atomBool || a.kind == atomNone }
 
 func typedMap[T any](data []byte, dst *map[string]T, conv func(atom) (T, bool)) bool {
 	n := 0
