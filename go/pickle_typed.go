@@ -164,8 +164,5 @@ func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
 		default:
 			return false
 		}
-		if err != nil {
-			return false
-		}
 	}
 }
