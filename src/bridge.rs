@@ -7,6 +7,7 @@
 //! src/python/rpyc_bridge_rt/codec.py and in the C header.
 
 use crate::error::{BridgeError, RpycStatus};
+use crate::pyconfig::return_freed_memory;
 use crate::runtime::with_python;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -58,17 +59,36 @@ fn describe(py: Python<'_>, err: PyErr) -> BridgeError {
     }
 }
 
+/// Buffers of this many bytes in all make a reply large: the memory the interpreter freed
+/// for it goes back to the OS before it is copied and after, so that at most two copies
+/// (the interpreter's and this one, then this one and Go's) are resident at a time.
+const LARGE_REPLY: usize = 16 << 20;
+
 /// (json, [bytes or bytearray, ...]) -> Payload, copying each buffer once.
 fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
-    let (json, buffers): (String, Bound<'_, PyList>) = obj.extract()?;
-    let buffers = buffers
-        .iter()
-        .map(|b| match b.cast::<PyByteArray>() {
-            Ok(array) => Ok(array.to_vec()),
-            Err(_) => Ok(b.cast_into::<PyBytes>()?.as_bytes().to_vec()),
-        })
-        .collect::<PyResult<_>>()?;
-    Ok(Payload { json, buffers })
+    let (json, list): (String, Bound<'_, PyList>) = obj.extract()?;
+    drop(obj);
+    let buffers: Vec<Bound<'_, PyAny>> = list.iter().collect();
+    drop(list);
+    let len = |b: &Bound<'_, PyAny>| b.len().unwrap_or(0);
+    let large = buffers.iter().map(len).sum::<usize>() >= LARGE_REPLY;
+    if large {
+        return_freed_memory(); // the frame the buffers came in
+    }
+    let mut copies = Vec::with_capacity(buffers.len());
+    for b in buffers {
+        copies.push(match b.cast::<PyByteArray>() {
+            Ok(array) => array.to_vec(),
+            Err(_) => b.cast_into::<PyBytes>()?.as_bytes().to_vec(),
+        }); // and the buffer is released here
+    }
+    if large {
+        return_freed_memory();
+    }
+    Ok(Payload {
+        json,
+        buffers: copies,
+    })
 }
 
 /// Input buffers as a tuple of Python bytes (one copy each).

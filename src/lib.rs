@@ -1,7 +1,7 @@
 //! rpyc-bridge: a static, relocatable CPython with rpyc, and a C ABI over it, packed into
 //! one archive (librpyc_bridge.a) that cgo links into a self-contained Go binary.
 //!
-//! - `pyconfig`: starting CPython (the only PyConfig code);
+//! - `pyconfig`: starting CPython (the only PyConfig code) and its allocator;
 //! - `stdlib_image`: the embedded stdlib zip, imported from memory;
 //! - `runtime`: the process-wide interpreter, started once;
 //! - `bridge`: the safe Rust API over the Python runtime module;
@@ -17,6 +17,9 @@ mod client_cert;
 mod entry;
 mod error;
 pub mod ffi;
+/// What the bridge calls in CPython's allocator, not part of its C ABI.
+/// cbindgen:ignore
+mod mimalloc_ffi;
 mod native;
 /// What the bridge imports from OpenSSL, not part of its C ABI.
 /// cbindgen:ignore

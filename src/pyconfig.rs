@@ -1,12 +1,28 @@
 //! Starting the embedded interpreter: the only code that touches PyConfig. Every raw call
-//! into CPython's initialisation API is here.
+//! into CPython's initialisation API is here, and into its allocator (mimalloc).
 
+use crate::mimalloc_ffi;
 use pyo3::ffi;
 use std::ffi::{c_char, CStr, CString};
 use std::mem::MaybeUninit;
 
 /// `PyMemAllocatorName::PYMEM_ALLOCATOR_MIMALLOC` in CPython 3.13's cpython/pymem.h.
 const PYMEM_ALLOCATOR_MIMALLOC: std::ffi::c_int = 7;
+
+/// Returns the memory the interpreter has freed to the OS now. mimalloc keeps freed memory
+/// for reuse (its purge delay, 10 ms per page, 100 ms per arena block, and only when a later
+/// allocation looks): after a large result, the frame it came in would otherwise stay
+/// resident while Go makes its own copy.
+pub fn return_freed_memory() {
+    // SAFETY: mimalloc is the interpreter's allocator for every domain (set below) and is
+    // initialised before any Python runs. `mi_collect` frees this thread's empty pages;
+    // `_mi_arena_collect` purges free arena blocks under its own lock, from any thread, as
+    // allocation does; the stats pointer is only handed back to mimalloc.
+    unsafe {
+        mimalloc_ffi::mi_collect(true);
+        mimalloc_ffi::_mi_arena_collect(true, &raw mut mimalloc_ffi::_mi_stats_main);
+    }
+}
 
 /// How the interpreter starts.
 pub struct Startup<'a> {

@@ -79,3 +79,24 @@ fn python_environment_variables_have_no_effect() {
         "{text}"
     );
 }
+
+#[test]
+fn help_says_which_pages_are_left_out() {
+    // pydoc_data (keyword and topic pages) is not in the zip; pydoc says so, and help on
+    // an object still works. (No site, so no help builtin.)
+    let out = Command::new(embedded_python())
+        .args([
+            "-c",
+            "import json, pydoc; pydoc.help('if'); pydoc.help(json.dumps)",
+        ])
+        .env("PAGER", "cat")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("documentation is not available")
+            && text.contains("pydoc_data.topics")
+            && text.contains("Help on function dumps"),
+        "{text}"
+    );
+}

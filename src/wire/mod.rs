@@ -128,18 +128,18 @@ pub(crate) fn reply(
     Ok(Some((json, buffers.unbind())))
 }
 
-/// A plain reply's result for Go: its JSON text and byte buffers.
-type PlainReply = (String, Vec<Vec<u8>>);
+/// A plain reply's result for Go: its JSON text and byte buffers (views of the message).
+type PlainReply<'a> = (String, Vec<&'a [u8]>);
 
 /// A plain reply's result: (json, buffers); `Ok(None)` for any message RPyC reads instead
 /// (not a reply, the reply to another request than `seq` (None: any), a netref, a type
 /// brine has and this reader leaves out); `Err` says why a reply cannot be read at all.
-fn plain_reply(
+fn plain_reply<'a>(
     py: Python<'_>,
-    message: &[u8],
+    message: &'a [u8],
     seq: Option<i64>,
     max_depth: usize,
-) -> Result<Option<PlainReply>, String> {
+) -> Result<Option<PlainReply<'a>>, String> {
     let Some((&MSG_REPLY, body)) = message.split_first() else {
         return Ok(None);
     };
@@ -241,7 +241,7 @@ mod tests {
         with_python(|py| super::call_message(py, seq, target, args_json))
     }
 
-    fn plain_reply(message: &[u8], seq: i64) -> Option<(String, Vec<Vec<u8>>)> {
+    fn plain_reply(message: &[u8], seq: i64) -> Option<PlainReply<'_>> {
         with_python(|py| super::plain_reply(py, message, Some(seq), DEFAULT_MAX_DEPTH)).unwrap()
     }
 
@@ -313,7 +313,7 @@ mod tests {
         let mut m = vec![2, 0x11, 0x59, 0x11, 0x51, 0x0a, b'x'];
         assert_eq!(
             plain_reply(&m, 9),
-            Some(("{\"$bytes\":0}".into(), vec![b"x".to_vec()]))
+            Some(("{\"$bytes\":0}".into(), vec![&b"x"[..]]))
         );
         m.pop();
         assert_eq!(
@@ -343,13 +343,16 @@ mod tests {
         let reply = std::thread::Builder::new()
             .stack_size(512 << 10)
             .spawn(move || {
-                Python::attach(|py| super::plain_reply(py, &deep, Some(9), DEFAULT_MAX_DEPTH))
+                Python::attach(|py| {
+                    super::plain_reply(py, &deep, Some(9), DEFAULT_MAX_DEPTH)
+                        .map(|reply| reply.map(|(json, buffers)| (json, buffers.len())))
+                })
             })
             .unwrap()
             .join()
             .unwrap();
         let ones = format!("{}1{}", "[".repeat(998), "]".repeat(998));
-        assert_eq!(reply, Ok(Some((ones, vec![]))));
+        assert_eq!(reply, Ok(Some((ones, 0))));
     }
 
     #[test]

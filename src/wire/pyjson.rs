@@ -27,11 +27,12 @@ pub fn holds_long_tuple(value: &Value<'_>) -> bool {
 
 /// Appends `value`: tuples as arrays, bytes as `{"$bytes":i}` with the bytes appended to
 /// `buffers`, non-finite floats as `$float` tags. `None` only when CPython is out of memory.
-pub fn write(
+/// The buffers are views of the message: the caller copies each once, where it goes.
+pub fn write<'a>(
     py: Python<'_>,
-    value: &Value<'_>,
+    value: &Value<'a>,
     out: &mut String,
-    buffers: &mut Vec<Vec<u8>>,
+    buffers: &mut Vec<&'a [u8]>,
 ) -> Option<()> {
     match value {
         Value::None => out.push_str("null"),
@@ -51,12 +52,12 @@ pub fn write(
         }
         Value::Str(s) if s.chars().count() > BIG_STR => {
             write!(out, "{{\"$str\":{}}}", buffers.len()).expect("writing to a String");
-            buffers.push(s.as_bytes().to_vec());
+            buffers.push(s.as_bytes());
         }
         Value::Str(s) => string(s, out),
         Value::Bytes(b) => {
             write!(out, "{{\"$bytes\":{}}}", buffers.len()).expect("writing to a String");
-            buffers.push(b.to_vec());
+            buffers.push(b);
         }
         Value::Tuple(items) => {
             out.push('[');
@@ -162,6 +163,6 @@ mod tests {
             out,
             r#"[{"$bytes":0},{"$float":"nan"},{"$float":"-inf"},[null,true,-3],123456789012345678901234567890]"#
         );
-        assert_eq!(buffers, [b"xy".to_vec()]);
+        assert_eq!(buffers, [b"xy"]);
     }
 }
