@@ -89,6 +89,7 @@ type unpickler struct {
 	stack []slot
 	marks []int
 	memo  []slot
+	cur   atom // the last scalar opcode's value (next)
 }
 
 // width picks an operand's width (or a name) by opcode.
@@ -158,51 +159,50 @@ const (
 )
 
 // atom is a scalar opcode's value, not yet boxed: typed decoding (pickle_typed.go) stores
-// it without an interface in between.
+// it without an interface in between. Small, as it is copied for every item.
 type atom struct {
 	kind atomKind
-	i    int64    // an int, or a bool as 0 or 1
-	f    float64  // a float
-	b    []byte   // a str's UTF-8 or a bytes' content: a view of the pickle
-	n    *big.Int // an int beyond 64 bits
+	i    int64  // an int, a bool as 0 or 1, or a float's bits
+	b    []byte // a str's UTF-8, a bytes' content, or a long int's: a view of the pickle
 }
 
-// atom reads the operand of op when op is a scalar opcode (ok false when it is not).
-func (u *unpickler) atom(op byte) (a atom, ok bool, err error) {
+func (a atom) float() float64 { return math.Float64frombits(uint64(a.i)) }
+
+// atom reads the operand of op into u.atom when op is a scalar opcode (false when not).
+func (u *unpickler) atom(op byte) (ok bool, err error) {
+	a := &u.cur
 	switch op {
 	case opNone:
-		return atom{kind: atomNone}, true, nil
+		*a = atom{kind: atomNone}
 	case opTrue, opFalse:
-		return atom{kind: atomBool, i: int64(width(op == opTrue, 1, 0))}, true, nil
+		*a = atom{kind: atomBool, i: int64(width(op == opTrue, 1, 0))}
 	case opBinInt1, opBinInt2, opBinInt:
 		var x uint64
 		x, err = u.uint(width(op == opBinInt1, 1, width(op == opBinInt2, 2, 4)))
 		if op == opBinInt {
 			x = uint64(int32(uint32(x)))
 		}
-		return atom{kind: atomInt, i: int64(x)}, true, err
+		*a = atom{kind: atomInt, i: int64(x)}
 	case opLong1, opLong4:
 		var b []byte
-		if b, err = u.sized(width(op == opLong1, 1, 4)); err != nil {
-			return a, true, err
-		}
-		return long(b), true, nil
+		b, err = u.sized(width(op == opLong1, 1, 4))
+		*a = long(b)
 	case opBinFloat:
 		var b []byte
-		if b, err = u.take(8); err != nil {
-			return a, true, err
+		b, err = u.take(8)
+		if err == nil {
+			*a = atom{kind: atomFloat, i: int64(binary.BigEndian.Uint64(b))}
 		}
-		return atom{kind: atomFloat, f: math.Float64frombits(binary.BigEndian.Uint64(b))}, true, nil
 	case opShortUnicode, opBinUnicode, opBinUnicode8:
-		a.kind = atomStr
+		*a = atom{kind: atomStr}
 		a.b, err = u.sized(width(op == opShortUnicode, 1, width(op == opBinUnicode, 4, 8)))
-		return a, true, err
 	case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
-		a.kind = atomBytes
+		*a = atom{kind: atomBytes}
 		a.b, err = u.sized(width(op == opShortBinBytes, 1, width(op == opBinBytes, 4, 8)))
-		return a, true, err
+	default:
+		return false, nil
 	}
-	return a, false, nil
+	return true, err
 }
 
 // value is the atom as decode.go's table has it.
@@ -213,9 +213,9 @@ func (a atom) value() any {
 	case atomInt:
 		return a.i
 	case atomBig:
-		return a.n
+		return bigInt(a.b)
 	case atomFloat:
-		return a.f
+		return a.float()
 	case atomStr:
 		return string(a.b)
 	case atomBytes:
@@ -224,7 +224,8 @@ func (a atom) value() any {
 	return nil
 }
 
-// long is a LONG1/LONG4 payload: little-endian two's complement.
+// long is a LONG1/LONG4 payload (little-endian two's complement): an int when it fits
+// 64 bits, else left as bytes until it is used.
 func long(b []byte) atom {
 	if len(b) <= 8 {
 		var x uint64
@@ -237,6 +238,14 @@ func long(b []byte) atom {
 		shift := 64 - 8*uint(len(b))
 		return atom{kind: atomInt, i: int64(x<<shift) >> shift}
 	}
+	if n := bigInt(b); n.IsInt64() {
+		return atom{kind: atomInt, i: n.Int64()}
+	}
+	return atom{kind: atomBig, b: b}
+}
+
+// bigInt is a LONG payload of more than 8 bytes as a *big.Int.
+func bigInt(b []byte) *big.Int {
 	be := make([]byte, len(b))
 	for i, c := range b {
 		be[len(b)-1-i] = c
@@ -245,10 +254,7 @@ func long(b []byte) atom {
 	if b[len(b)-1]&0x80 != 0 {
 		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
 	}
-	if n.IsInt64() {
-		return atom{kind: atomInt, i: n.Int64()}
-	}
-	return atom{kind: atomBig, n: n}
+	return n
 }
 
 func (u *unpickler) push(v any) { u.stack = append(u.stack, slot{v: v}) }
@@ -323,8 +329,8 @@ func (u *unpickler) tuple(items []slot, depth int) error {
 }
 
 // next reads the next opcode past framing (PROTO, FRAME), which says nothing of the
-// value, and a scalar opcode's atom; at is where the opcode starts.
-func (u *unpickler) next() (op byte, at int, a atom, isAtom bool, err error) {
+// value, and a scalar opcode's atom, into u.cur; at is where the opcode starts.
+func (u *unpickler) next() (op byte, at int, isAtom bool, err error) {
 	for u.pos < len(u.data) {
 		at, op = u.pos, u.data[u.pos]
 		u.pos++
@@ -334,24 +340,24 @@ func (u *unpickler) next() (op byte, at int, a atom, isAtom bool, err error) {
 		case opFrame:
 			_, err = u.take(8)
 		default:
-			a, isAtom, err = u.atom(op)
-			return op, at, a, isAtom, err
+			isAtom, err = u.atom(op)
+			return op, at, isAtom, err
 		}
 		if err != nil {
-			return op, at, a, false, err
+			return op, at, false, err
 		}
 	}
-	return 0, u.pos, a, false, fmt.Errorf("no STOP")
+	return 0, u.pos, false, fmt.Errorf("no STOP")
 }
 
 func (u *unpickler) run() (any, error) {
 	for {
-		op, _, a, isAtom, err := u.next()
+		op, _, isAtom, err := u.next()
 		if err != nil {
 			return nil, err
 		}
 		if isAtom {
-			u.push(a.value())
+			u.push(u.cur.value())
 			continue
 		}
 		switch op {
@@ -379,7 +385,7 @@ func (u *unpickler) run() (any, error) {
 		case opMemoize:
 			var s slot
 			if s, err = u.top(); err == nil {
-				u.memo = append(u.memo, s)
+				u.memo = grown(u.memo, s)
 			}
 		case opBinPut, opLongBinPut:
 			err = u.put(op)
@@ -423,10 +429,20 @@ func (u *unpickler) put(op byte) error {
 		return fmt.Errorf("memo index %d", i)
 	}
 	for uint64(len(u.memo)) <= i {
-		u.memo = append(u.memo, slot{})
+		u.memo = grown(u.memo, slot{})
 	}
 	u.memo[i] = s
 	return nil
+}
+
+// grown appends v, doubling the capacity when it is full. append grows a long slice by a
+// quarter at a time, and Python's pickler memoizes nearly every object: the memo's copies
+// then came to five times its size, most of what decoding allocated.
+func grown[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = append(make([]T, 0, 2*cap(s)+64), s...)
+	}
+	return append(s, v)
 }
 
 // add runs APPEND(S), SETITEM(S) and ADDITEMS on the container under the items.

@@ -31,7 +31,7 @@ func toInt64(a atom) (int64, bool) { return a.i, a.kind == atomInt || a.kind == 
 func toFloat64(a atom) (float64, bool) {
 	switch a.kind {
 	case atomFloat:
-		return a.f, true
+		return a.float(), true
 	case atomInt:
 		return float64(a.i), true
 	}
@@ -40,13 +40,19 @@ func toFloat64(a atom) (float64, bool) {
 
 func toString(a atom) (string, bool) { return string(a.b), a.kind == atomStr || a.kind == atomNone }
 
+// sizedMapMin is the pickle size above which typedMap counts the items first: 1M entries
+// took 480 ms counted and 650 ms grown, 10k entries 2.1 and 1.85 ms.
+const sizedMapMin = 256 << 10
+
 func typedMap[T any](data []byte, dst *map[string]T, conv func(atom) (T, bool)) bool {
-	n := 0
-	if !walkFlat(data, opEmptyDict, func(k, v atom) bool { n++; return true }) {
+	// A large map is sized by a first pass (growing one costs more than reading the pickle
+	// twice); a small one grows in cache. The second pass reuses the first one's memo.
+	n, memo := 0, []int(nil)
+	if len(data) > sizedMapMin && !walkFlat(data, opEmptyDict, &memo, func(k, v atom) bool { n++; return true }) {
 		return false
 	}
 	out := make(map[string]T, n)
-	ok := walkFlat(data, opEmptyDict, func(k, v atom) bool {
+	ok := walkFlat(data, opEmptyDict, &memo, func(k, v atom) bool {
 		x, ok := conv(v)
 		if k.kind != atomStr || !ok {
 			return false
@@ -61,8 +67,8 @@ func typedMap[T any](data []byte, dst *map[string]T, conv func(atom) (T, bool)) 
 }
 
 func typedSlice[T any](data []byte, dst *[]T, conv func(atom) (T, bool)) bool {
-	out := []T{}
-	ok := walkFlat(data, opEmptyList, func(_, v atom) bool {
+	out, memo := []T{}, []int(nil)
+	ok := walkFlat(data, opEmptyList, &memo, func(_, v atom) bool {
 		x, ok := conv(v)
 		out = append(out, x)
 		return ok
@@ -76,8 +82,8 @@ func typedSlice[T any](data []byte, dst *[]T, conv func(atom) (T, bool)) bool {
 // walkFlat reads a pickle that is one list or dict (root) of scalars, as Python's pickler
 // writes it (items in MARK ... APPENDS/SETITEMS batches, or one APPEND/SETITEM), calling
 // item for each item or key, value pair. False at the first opcode outside that shape, or
-// when item returns false.
-func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
+// when item returns false. *scratch holds the memo, kept for the next walk.
+func walkFlat(data []byte, root byte, scratch *[]int, item func(k, v atom) bool) bool {
 	u := &unpickler{data: data}
 	pairs, single := 1, byte(opAppend) // items per call of item; the opcode that adds one
 	if root == opEmptyDict {
@@ -85,16 +91,17 @@ func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
 	}
 	var (
 		started, inMark bool
-		top             = -1   // the stack's top: the root (-1), or where its atom starts
-		memo            []int  // what each memo index holds, as top does
-		held            []atom // items since the mark, or one not yet added (no mark)
+		top             = -1             // the stack's top: the root (-1), or where its atom starts
+		memo            = (*scratch)[:0] // what each memo index holds, as top does
+		held            []atom           // items since the mark, or one not yet added (no mark)
 	)
+	defer func() { *scratch = memo }()
 	// hold takes the atom that starts at data[at]; in a batch, a whole item goes to item.
-	hold := func(a atom, at int) bool {
+	hold := func(a *atom, at int) bool {
 		if !started || (!inMark && len(held) == pairs) {
 			return false
 		}
-		held, top = append(held, a), at
+		held, top = append(held, *a), at
 		if inMark && len(held) == pairs {
 			if !item(held[0], held[pairs-1]) {
 				return false
@@ -104,12 +111,12 @@ func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
 		return true
 	}
 	for {
-		op, at, a, isAtom, err := u.next()
+		op, at, isAtom, err := u.next()
 		if err != nil {
 			return false
 		}
 		if isAtom {
-			if !hold(a, at) {
+			if !hold(&u.cur, at) {
 				return false
 			}
 			continue
@@ -124,14 +131,14 @@ func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
 			if !started {
 				return false
 			}
-			memo = append(memo, top)
+			memo = grown(memo, top)
 		case opBinPut, opLongBinPut:
 			var i uint64
 			if i, err = u.uint(width(op == opBinPut, 1, 4)); err != nil || i > uint64(len(data)) || !started {
 				return false
 			}
 			for uint64(len(memo)) <= i {
-				memo = append(memo, -1)
+				memo = grown(memo, -1)
 			}
 			memo[i] = top
 		case opBinGet, opLongBinGet:
@@ -141,7 +148,7 @@ func walkFlat(data []byte, root byte, item func(k, v atom) bool) bool {
 				return false
 			}
 			again := unpickler{data: data, pos: memo[i] + 1}
-			if a, _, err = again.atom(data[memo[i]]); err != nil || !hold(a, memo[i]) {
+			if _, err = again.atom(data[memo[i]]); err != nil || !hold(&again.cur, memo[i]) {
 				return false
 			}
 		case opMark:
