@@ -21,7 +21,7 @@ import sys
 from importlib._bootstrap_external import _code_to_hash_pyc
 
 # Top-level stdlib entries that never ship. pydoc_data is help()'s text for keywords and
-# topics (100 kB compressed, against the 15 MB budget); without it help("if") says so.
+# topics (100 kB compressed, against the 15 MB budget); without it pydoc.help("if") says so.
 EXCLUDED_TOP = {
     "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "site-packages",
     "lib-dynload", "__phello__", "turtle.py", "pydoc_data",

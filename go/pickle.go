@@ -168,7 +168,7 @@ type atom struct {
 
 func (a atom) float() float64 { return math.Float64frombits(uint64(a.i)) }
 
-// atom reads the operand of op into u.atom when op is a scalar opcode (false when not).
+// atom reads the operand of op into u.cur when op is a scalar opcode (false when not).
 func (u *unpickler) atom(op byte) (ok bool, err error) {
 	a := &u.cur
 	switch op {
@@ -225,26 +225,33 @@ func (a atom) value() any {
 }
 
 // long is a LONG1/LONG4 payload (little-endian two's complement): an int when it fits
-// 64 bits, else left as bytes until it is used.
+// 64 bits (any bytes past the eighth only extend its sign), else left as bytes until it
+// is used.
 func long(b []byte) atom {
-	if len(b) <= 8 {
-		var x uint64
-		for i := len(b) - 1; i >= 0; i-- {
-			x = x<<8 | uint64(b[i])
+	if len(b) > 8 {
+		sign := byte(0)
+		if b[7]&0x80 != 0 {
+			sign = 0xff
 		}
-		if len(b) == 0 {
-			return atom{kind: atomInt}
+		for _, c := range b[8:] {
+			if c != sign {
+				return atom{kind: atomBig, b: b}
+			}
 		}
-		shift := 64 - 8*uint(len(b))
-		return atom{kind: atomInt, i: int64(x<<shift) >> shift}
+		b = b[:8]
 	}
-	if n := bigInt(b); n.IsInt64() {
-		return atom{kind: atomInt, i: n.Int64()}
+	if len(b) == 0 {
+		return atom{kind: atomInt}
 	}
-	return atom{kind: atomBig, b: b}
+	var x uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		x = x<<8 | uint64(b[i])
+	}
+	shift := 64 - 8*uint(len(b))
+	return atom{kind: atomInt, i: int64(x<<shift) >> shift}
 }
 
-// bigInt is a LONG payload of more than 8 bytes as a *big.Int.
+// bigInt is a LONG payload that does not fit 64 bits, as a *big.Int.
 func bigInt(b []byte) *big.Int {
 	be := make([]byte, len(b))
 	for i, c := range b {
