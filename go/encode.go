@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -188,9 +187,10 @@ func packed[T any](p *payload, dtype string, xs []T, bits func(T) uint64) {
 const bigStr = 4096
 
 func (p *payload) str(s string) {
-	if len(s) > bigStr && !p.inline && utf8.ValidString(s) {
-		// Lent to C as it is, for the call: no copy. Invalid UTF-8 goes as JSON text,
-		// which replaces the bad bytes with U+FFFD as encoding/json does.
+	if len(s) > bigStr && !p.inline {
+		// Lent to C as it is, for the call: no copy, and no UTF-8 check, which would cost
+		// as much. Python replaces each byte of invalid UTF-8 with U+FFFD, as encoding/json
+		// does (wireformat.GO_TEXT).
 		p.buffers = append(p.buffers, unsafe.Slice(unsafe.StringData(s), len(s)))
 		fmt.Fprintf(&p.json, `{"$str":%d}`, len(p.buffers)-1)
 		return

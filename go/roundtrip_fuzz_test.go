@@ -21,7 +21,7 @@ import (
 // scripts/fuzz.sh fuzzes it for a bounded time.
 //
 // Input: data, read by valueGen as a stream of choices; bigLen, the length of one large text
-// (modulo 3 MiB) put beside the value, half of it non-ASCII.
+// (modulo 3 MiB) put beside the value, half of it non-ASCII, with invalid UTF-8 when odd.
 func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte{}, uint32(0))
 	f.Add([]byte{9, 5, 1, 1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 5, 0, 0, 0, 0, 0, 0, 248, 127, 6, 3, 'a', 'b', 'c'}, uint32(0))
@@ -80,7 +80,8 @@ func roundTripConn(t *testing.T) *rpyc.Conn {
 	return roundTrip
 }
 
-// bigText is a string of n bytes, with its second half non-ASCII (2-, 3- and 4-byte UTF-8).
+// bigText is a string of about n bytes, with its second half non-ASCII (2-, 3- and 4-byte
+// UTF-8) and, when n is odd, bytes that are not UTF-8; and the string that comes back.
 func bigText(n int) (string, string) {
 	var b strings.Builder
 	b.Grow(n + 4)
@@ -92,11 +93,15 @@ func bigText(n int) (string, string) {
 			b.WriteRune(r)
 		}
 	}
+	if n%2 == 1 && b.Len() < n {
+		// Go does not check a long string's UTF-8: Python replaces each bad byte with U+FFFD.
+		b.WriteString("\xff\xe2\x82 \xed\xa0\x80\xc0\xaf")
+	}
 	for b.Len() < n {
 		b.WriteString("ü")
 	}
 	s := b.String()
-	return s, s
+	return s, string([]rune(s))
 }
 
 // valueGen makes a Go value from fuzz bytes, and the value it should come back as.

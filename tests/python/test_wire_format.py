@@ -9,6 +9,7 @@ import gc
 import math
 import os
 import pickle
+import pickletools
 import sys
 import types
 import unittest
@@ -21,6 +22,10 @@ package = types.ModuleType("rpyc_bridge_rt")
 package.__path__ = [os.path.join(os.path.dirname(__file__), "..", "..", "src", "python", "rpyc_bridge_rt")]
 sys.modules["rpyc_bridge_rt"] = package
 from rpyc_bridge_rt import server_side, wireformat  # noqa: E402
+
+
+def memoizes(data):
+    return any(op.name == "MEMOIZE" for op, _, _ in pickletools.genops(data))
 
 
 def encode(value):
@@ -78,6 +83,27 @@ class EncoderTest(unittest.TestCase):
         self.assertEqual(tree[0], {"$obj": repr(object)})
         self.assertIsNone(wireformat.plain_pickle([1, {"x": object()}]))
 
+    def test_flat_containers_are_pickled_without_a_memo_up_to_a_cap(self):
+        flat = {"key%d" % i: i for i in range(1000)}
+        data = wireformat.plain_pickle(flat)
+        self.assertEqual(pickle.loads(data), flat)
+        self.assertFalse(memoizes(data))  # fast mode: every key written as itself
+        self.assertTrue(memoizes(wireformat.plain_pickle([{"id": i} for i in range(100)])))  # records share keys
+        # A cycle, and a shared object that would outgrow the cap, fall back to the memo.
+        cycle = [1]
+        cycle.append(cycle)
+        loaded = pickle.loads(wireformat.plain_pickle(cycle))
+        self.assertIs(loaded[1], loaded)
+        shared = ["x" * 1000] * 100
+        cap = wireformat.FAST_PICKLE_MAX
+        wireformat.FAST_PICKLE_MAX = 10_000
+        try:
+            data = wireformat.plain_pickle(shared)
+        finally:
+            wireformat.FAST_PICKLE_MAX = cap
+        self.assertLess(len(data), 2000)
+        self.assertEqual(pickle.loads(data), shared)
+
     def test_dicts(self):
         self.assertEqual(encode({"a": 1})[0], {"a": 1})
         self.assertEqual(encode({1: "a"})[0], {"$dict": [[1, "a"]]})
@@ -100,6 +126,14 @@ class DecoderTest(unittest.TestCase):
                            '{"$dict": [[[1, 2], "k"]]}, {"$ref": 0}]', buffers, ["obj"])
         self.assertEqual(value, (b"xy", "é", (0, 0), math.inf, {(1, 2): "k"}, "obj"))
         self.assertEqual(self.loads('{"$array": ["uint8", [2], 0]}', buffers), ("array", "|u1", (2,), b"xy"))
+
+    def test_invalid_utf8_from_go_is_one_replacement_per_byte(self):
+        # Go's rule (encoding/json, string([]rune(s))): a truncated sequence, a stray
+        # continuation byte, an encoded surrogate and an overlong form, each byte one U+FFFD.
+        bad = b"a\xe2\x82b\x80c\xed\xa0\x80d\xc0\xafe\xff"
+        want = "a\ufffd\ufffdb\ufffdc\ufffd\ufffd\ufffdd\ufffd\ufffde\ufffd"
+        self.assertEqual(self.loads('{"$str": 0}', [bad]), want)
+        self.assertEqual(self.loads('{"$str": 0}', ["é😀".encode()]), "é😀")
 
     def test_pickles_of_plain_data_load(self):
         data = pickle.dumps(({"a": (1, 2.5)}, b"x", None), protocol=5)

@@ -73,10 +73,10 @@ class Request:
             if text is not None and len(text) <= LARGE_JSON:
                 # Decoded here too when small, so that bad input from C is ErrArgument, not
                 # the server's error (large input is left to the server: one parse; so are
-                # pickles, which are large).
+                # pickles and long strings, whose buffers only the server reads).
                 try:
-                    wireformat.decoder(self.buffers, refs_of.get, lambda *_: None, lambda _id: None,
-                                       lambda _data: None)(text)
+                    skip = lambda *_: None  # noqa: E731
+                    wireformat.decoder(self.buffers, refs_of.get, skip, skip, skip, skip)(text)
                 except (ValueError, TypeError, RecursionError) as err:
                     raise BridgeError(ERR_ARGUMENT, "bad arguments: %s" % err) from None
         objs = []
