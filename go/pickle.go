@@ -3,6 +3,7 @@ package rpyc
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/big"
 	"reflect"
@@ -90,6 +91,35 @@ type unpickler struct {
 	marks []int
 	memo  []slot
 	cur   atom // the last scalar opcode's value (next)
+	short *shortStrs
+}
+
+// shortStrs holds the last short str seen at each hash, boxed: records repeat their keys
+// and many of their values, which Python's pickler writes again each time when it has no
+// memo (wireformat.plain_pickle). Taking the same string again saves making it and boxing
+// it (10k records: 20 allocations each, 12 with this).
+type shortStrs struct {
+	seed maphash.Seed
+	strs [512]any
+}
+
+// shortStrMax: longer strs are not looked up; they rarely repeat.
+const shortStrMax = 16
+
+// str is the str atom's value.
+func (u *unpickler) str(b []byte) any {
+	if len(b) > shortStrMax {
+		return string(b)
+	}
+	if u.short == nil {
+		u.short = &shortStrs{seed: maphash.MakeSeed()}
+	}
+	at := &u.short.strs[maphash.Bytes(u.short.seed, b)%uint64(len(u.short.strs))]
+	if s, ok := (*at).(string); ok && s == string(b) {
+		return *at
+	}
+	*at = string(b)
+	return *at
 }
 
 // width picks an operand's width (or a name) by opcode.
@@ -364,7 +394,11 @@ func (u *unpickler) run() (any, error) {
 			return nil, err
 		}
 		if isAtom {
-			u.push(u.cur.value())
+			if u.cur.kind == atomStr {
+				u.push(u.str(u.cur.b))
+			} else {
+				u.push(u.cur.value())
+			}
 			continue
 		}
 		switch op {
