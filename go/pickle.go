@@ -3,7 +3,6 @@ package rpyc
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"math/big"
 	"reflect"
@@ -91,17 +90,14 @@ type unpickler struct {
 	marks []int
 	memo  []slot
 	cur   atom // the last scalar opcode's value (next)
+	boxes boxes
 	short *shortStrs
 }
 
 // shortStrs holds the last short str seen at each hash, boxed: records repeat their keys
 // and many of their values, which Python's pickler writes again each time when it has no
-// memo (wireformat.plain_pickle). Taking the same string again saves making it and boxing
-// it (10k records: 20 allocations each, 12 with this).
-type shortStrs struct {
-	seed maphash.Seed
-	strs [512]any
-}
+// memo (wireformat.plain_pickle). Taking the same string again saves making it again.
+type shortStrs [512]any
 
 // shortStrMax: longer strs are not looked up; they rarely repeat.
 const shortStrMax = 16
@@ -109,17 +105,39 @@ const shortStrMax = 16
 // str is the str atom's value.
 func (u *unpickler) str(b []byte) any {
 	if len(b) > shortStrMax {
-		return string(b)
+		return u.boxes.str(b)
 	}
 	if u.short == nil {
-		u.short = &shortStrs{seed: maphash.MakeSeed()}
+		u.short = new(shortStrs)
 	}
-	at := &u.short.strs[maphash.Bytes(u.short.seed, b)%uint64(len(u.short.strs))]
+	at := &u.short[shortHash(b)%uint64(len(u.short))]
 	if s, ok := (*at).(string); ok && s == string(b) {
 		return *at
 	}
-	*at = string(b)
+	*at = u.boxes.str(b)
 	return *at
+}
+
+// shortHash mixes up to 16 bytes. Unseeded: a collision costs a miss, nothing more.
+func shortHash(b []byte) uint64 {
+	var w [16]byte
+	copy(w[:], b)
+	h := binary.LittleEndian.Uint64(w[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(w[8:])*0xc2b2ae3d27d4eb4f
+	h ^= uint64(len(b))
+	return h ^ h>>31
+}
+
+// box is the scalar atom's value: from the slabs for the kinds a large result is made of.
+func (u *unpickler) box(a *atom) any {
+	switch a.kind {
+	case atomStr:
+		return u.str(a.b)
+	case atomInt:
+		return u.boxes.int(a.i)
+	case atomFloat:
+		return u.boxes.float(a.float())
+	}
+	return a.value()
 }
 
 // width picks an operand's width (or a name) by opcode.
@@ -321,7 +339,7 @@ func (u *unpickler) popItems(n int) ([]slot, int, error) {
 	items := u.stack[from:]
 	depth := 0
 	for i := range items {
-		v, d, err := settle(items[i])
+		v, d, err := u.settle(items[i])
 		if err != nil {
 			return nil, 0, err
 		}
@@ -332,7 +350,7 @@ func (u *unpickler) popItems(n int) ([]slot, int, error) {
 }
 
 // settle is what a stack entry is as a value; a container is used from then on.
-func settle(s slot) (any, int, error) {
+func (u *unpickler) settle(s slot) (any, int, error) {
 	c, ok := s.v.(*container)
 	if !ok {
 		return s.v, s.depth, nil
@@ -343,7 +361,7 @@ func settle(s slot) (any, int, error) {
 		if c.items == nil {
 			c.items = []any{}
 		}
-		return c.items, c.depth, nil
+		return u.boxes.list(c.items), c.depth, nil
 	case c.anys != nil:
 		return c.anys, c.depth, nil
 	case c.strs == nil:
@@ -357,11 +375,11 @@ func (u *unpickler) tuple(items []slot, depth int) error {
 	if depth+1 > maxDepth {
 		return fmt.Errorf("nested more than %d levels deep", maxDepth)
 	}
-	t := make([]any, len(items))
+	t := u.boxes.items.many(len(items), slabMax)
 	for i, s := range items {
 		t[i] = s.v
 	}
-	u.stack = append(u.stack, slot{v: t, depth: depth + 1})
+	u.stack = append(u.stack, slot{v: u.boxes.list(t), depth: depth + 1})
 	return nil
 }
 
@@ -394,11 +412,7 @@ func (u *unpickler) run() (any, error) {
 			return nil, err
 		}
 		if isAtom {
-			if u.cur.kind == atomStr {
-				u.push(u.str(u.cur.b))
-			} else {
-				u.push(u.cur.value())
-			}
+			u.push(u.box(&u.cur))
 			continue
 		}
 		switch op {
@@ -406,10 +420,12 @@ func (u *unpickler) run() (any, error) {
 			if len(u.stack) != 1 || len(u.marks) != 0 {
 				return nil, fmt.Errorf("%d values at STOP", len(u.stack))
 			}
-			v, _, err := settle(u.stack[0])
+			v, _, err := u.settle(u.stack[0])
 			return v, err
 		case opEmptyList, opEmptyDict, opEmptySet:
-			u.push(&container{kind: op})
+			c := u.boxes.made.one()
+			c.kind = op
+			u.push(c)
 		case opEmptyTuple:
 			u.stack = append(u.stack, slot{v: []any{}, depth: 1})
 		case opMark:
@@ -511,7 +527,9 @@ func (u *unpickler) add(op byte) error {
 	switch {
 	case c.kind == opEmptyList && (op == opAppend || op == opAppends),
 		c.kind == opEmptySet && op == opAddItems:
-		if need := len(c.items) + len(items); need > cap(c.items) {
+		if need := len(c.items) + len(items); cap(c.items) == 0 {
+			c.items = u.boxes.items.many(need, slabMax)[:0]
+		} else if need > cap(c.items) {
 			// Doubling: append's own growth (1.25x when large) copies a long list many times.
 			c.items = slices.Grow(c.items, max(need, 2*cap(c.items))-len(c.items))
 		}

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +191,45 @@ func TestPackedListResultsDecodeAsTheGeneralPathDoes(t *testing.T) {
 				t.Errorf("%s (%d bytes) into %T: %v (%v), the general path %v (%v)", wire.text, len(wire.data),
 					typed, abbrev(typed), typedErr, abbrev(general), generalErr)
 			}
+		}
+	}
+}
+
+// Decoded values point into the unpickler's slabs (slab.go): what is kept must stay
+// intact after the rest is collected and its memory reused.
+func TestUnpickledValuesOutliveTheRestOfTheirSlabs(t *testing.T) {
+	record := func(i int) any {
+		return map[string]any{
+			"id": int64(i - 1500), "big": int64(1<<40 + i), "name": fmt.Sprintf("item%d", i),
+			"long": strings.Repeat("é", i%100), "score": float64(i) * 0.5,
+			"tags": []any{"a", fmt.Sprintf("b%d", i%3)}, "pair": []any{int64(i), "x"},
+		}
+	}
+	data := pythonPickles(t, []string{`[{"id": i - 1500, "big": 2**40 + i, "name": "item%d" % i,
+		"long": "é" * (i % 100), "score": i * 0.5, "tags": ["a", "b%d" % (i % 3)], "pair": (i, "x")}
+		for i in range(3000)]`})[0]
+	tree, err := unpickle(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[int]any{}
+	for i, v := range tree.([]any) {
+		if i%97 == 0 {
+			kept[i] = v
+		}
+	}
+	tree = nil
+	for range 3 {
+		runtime.GC()
+		churn := make([][]float64, 0, 4096)
+		for range 4096 {
+			churn = append(churn, []float64{math.NaN(), -1, math.MaxFloat64})
+		}
+		runtime.KeepAlive(churn)
+	}
+	for i, v := range kept {
+		if want := record(i); !reflect.DeepEqual(v, want) {
+			t.Fatalf("record %d after collection: %v, want %v", i, v, want)
 		}
 	}
 }
