@@ -127,17 +127,24 @@ func shortHash(b []byte) uint64 {
 	return h ^ h>>31
 }
 
-// box is the scalar atom's value: from the slabs for the kinds a large result is made of.
+// box is the scalar atom's value as decode.go's table has it. Ints, floats and strs, what
+// a large result is made of, come from the slabs.
 func (u *unpickler) box(a *atom) any {
 	switch a.kind {
-	case atomStr:
-		return u.str(a.b)
+	case atomBool:
+		return a.i == 1
 	case atomInt:
 		return u.boxes.int(a.i)
+	case atomBig:
+		return bigInt(a.b)
 	case atomFloat:
 		return u.boxes.float(a.float())
+	case atomStr:
+		return u.str(a.b)
+	case atomBytes:
+		return append([]byte{}, a.b...) // b"" is []byte{}, as in JSON
 	}
-	return a.value()
+	return nil
 }
 
 // width picks an operand's width (or a name) by opcode.
@@ -251,25 +258,6 @@ func (u *unpickler) atom(op byte) (ok bool, err error) {
 		return false, nil
 	}
 	return true, err
-}
-
-// value is the atom as decode.go's table has it.
-func (a atom) value() any {
-	switch a.kind {
-	case atomBool:
-		return a.i == 1
-	case atomInt:
-		return a.i
-	case atomBig:
-		return bigInt(a.b)
-	case atomFloat:
-		return a.float()
-	case atomStr:
-		return string(a.b)
-	case atomBytes:
-		return append([]byte{}, a.b...) // b"" is []byte{}, as in JSON
-	}
-	return nil
 }
 
 // long is a LONG1/LONG4 payload (little-endian two's complement): an int when it fits
