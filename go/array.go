@@ -151,19 +151,19 @@ func arrayFromBytes(dtype DType, shape []int, raw []byte) (Array, error) {
 	var dst unsafe.Pointer
 	switch dtype {
 	case Float64:
-		s := make([]float64, n)
+		s := freshSlice[float64](n)
 		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
 	case Float32:
-		s := make([]float32, n)
+		s := freshSlice[float32](n)
 		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
 	case Int64:
-		s := make([]int64, n)
+		s := freshSlice[int64](n)
 		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
 	case Int32:
-		s := make([]int32, n)
+		s := freshSlice[int32](n)
 		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
 	case Uint8:
-		s := make([]uint8, n)
+		s := freshSlice[uint8](n)
 		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
 	}
 	if n > 0 {

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"reflect"
 	"strings"
+	"unsafe"
 )
 
 // Python -> Go. A value decodes to these Go values (Value.Interface), or into any Go value
@@ -90,11 +91,15 @@ func (d *decoder) tag(key string, v any) (any, error) {
 		}
 	case "$bytes":
 		if b, ok := d.buffer(v); ok {
-			return bytes.Clone(b), nil
+			return copyBuffer(b), nil
 		}
 	case "$str":
 		if b, ok := d.buffer(v); ok {
-			return string(b), nil
+			if len(b) < largeBuffer {
+				return string(b), nil
+			}
+			c := copyBuffer(b) // and never written again: it may be the string's bytes
+			return unsafe.String(unsafe.SliceData(c), len(c)), nil
 		}
 	case "$pickle":
 		if b, ok := d.buffer(v); ok {

@@ -1,7 +1,6 @@
 package rpyc
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"sync"
@@ -42,7 +41,7 @@ func deferredValue(text []byte, buffers [][]byte) *deferred {
 	b := buffers[0]
 	switch string(text) {
 	case `{"$pickle":0}`:
-		return &deferred{pickle: bytes.Clone(b)}
+		return &deferred{pickle: copyBuffer(b)}
 	case `{"$list":["int64",0]}`:
 		if a, err := arrayFromBytes(Int64, []int{len(b) / 8}, b); err == nil {
 			return &deferred{ints: a.Data.([]int64)}
@@ -91,7 +90,8 @@ func (d *deferred) decodeTyped(dst any) bool {
 func typedList[T int64 | float64](items []T, dst any) bool {
 	switch d := dst.(type) {
 	case *[]T:
-		*d = append(make([]T, 0, len(items)), items...)
+		*d = freshSlice[T](len(items))
+		copy(*d, items)
 	case *[]float64:
 		*d = converted[T, float64](items)
 	case *[]int:
@@ -106,7 +106,7 @@ func typedList[T int64 | float64](items []T, dst any) bool {
 }
 
 func converted[T, U int64 | float64 | int](items []T) []U {
-	out := make([]U, len(items))
+	out := freshSlice[U](len(items))
 	for i, x := range items {
 		out[i] = U(x)
 	}

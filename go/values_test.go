@@ -339,3 +339,35 @@ func sumInt32(xs []int32) (s int64) {
 	}
 	return s
 }
+
+// Results over 4 MB: their pieces put together in Rust's memory, copied into Go memory
+// advised to use huge pages. Each comes back whole, and each Decode makes its own copy.
+func TestLargeResultsArriveWhole(t *testing.T) {
+	conn := dial(t)
+	ctx := context.Background()
+	eval := func(expr string) rpyc.Value {
+		v, err := conn.Call(ctx, "builtins", "eval", expr)
+		if err != nil {
+			t.Fatalf("eval(%q): %v", expr, err)
+		}
+		return v
+	}
+	var s string
+	if err := eval(`'é' * 3_000_000 + 'z'`).Decode(&s); err != nil || s != strings.Repeat("é", 3_000_000)+"z" {
+		t.Errorf("a 6 MB str: %d bytes, ends %q (%v)", len(s), s[max(0, len(s)-3):], err)
+	}
+	var b []byte
+	want := []byte(strings.Repeat(string(rune(0))+"\x01\x7f", 2_000_001))
+	if err := eval(`b'\x00\x01\x7f' * 2_000_001`).Decode(&b); err != nil || string(b) != string(want) {
+		t.Errorf("6 MB of bytes: %d bytes, equal=%v (%v)", len(b), string(b) == string(want), err)
+	}
+	ints := eval(`list(range(-5, 1_000_000))`)
+	var xs, ys []int64
+	if err := ints.Decode(&xs); err != nil || len(xs) != 1_000_005 || xs[0] != -5 || xs[len(xs)-1] != 999_999 {
+		t.Fatalf("8 MB of ints: %d of them (%v)", len(xs), err)
+	}
+	xs[0] = 42
+	if err := ints.Decode(&ys); err != nil || ys[0] != -5 || ys[1_000_004] != 999_999 {
+		t.Errorf("a second Decode saw the first one's change: %d (%v)", ys[0], err)
+	}
+}

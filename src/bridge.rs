@@ -9,9 +9,10 @@
 use crate::error::{BridgeError, RpycStatus};
 use crate::pyconfig::return_freed_memory;
 use crate::runtime::with_python;
+use crate::wire::assembly;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 const RUNTIME_MODULE: &str = "rpyc_bridge_rt";
 
@@ -64,7 +65,7 @@ fn describe(py: Python<'_>, err: PyErr) -> BridgeError {
 /// (the interpreter's and this one, then this one and Go's) are resident at a time.
 const LARGE_REPLY: usize = 16 << 20;
 
-/// (json, [bytes or bytearray, ...]) -> Payload, copying each buffer once.
+/// (json, [bytes or assembly, ...]) -> Payload, copying each bytes once.
 fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
     let (json, list): (String, Bound<'_, PyList>) = obj.extract()?;
     drop(obj);
@@ -77,9 +78,9 @@ fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
     }
     let mut copies = Vec::with_capacity(buffers.len());
     for b in buffers {
-        copies.push(match b.cast::<PyByteArray>() {
-            Ok(array) => array.to_vec(),
-            Err(_) => b.cast_into::<PyBytes>()?.as_bytes().to_vec(),
+        copies.push(match assembly::take(&b) {
+            Some(whole) => whole, // pieces put together in Rust's memory: no copy
+            None => b.cast_into::<PyBytes>()?.as_bytes().to_vec(),
         }); // and the buffer is released here
     }
     if large {

@@ -32,6 +32,9 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
             wire_request => wire::request,
             wire_recv => wire::recv,
             wire_reply => wire::reply,
+            assembly => wire::assembly::new,
+            assembly_place => wire::assembly::place,
+            assembly_bytes => wire::assembly::to_bytes,
         );
         // The server helper's source, sent to classic servers (Connection.__init__): the
         // value format first, then the helpers, which find it in their namespace.

@@ -141,7 +141,16 @@ fn large_results_come_in_pieces() {
         seed_request("call", "math", "sqrt", Some("[9]")).unwrap(),
         "3.0"
     );
+    // A str over INLINE_MAX comes in pieces too, and the seed API reads it (3 MB of UTF-8).
+    let long_str = r#"["'\u00e9' * 1500000 + 'z'"]"#;
+    let got = seed_request("call", "builtins", "eval", Some(long_str)).unwrap();
+    assert_eq!(got, format!("\"{}z\"", "\\u00e9".repeat(1_500_000)));
     default_disconnect().unwrap();
+    let conn = open("127.0.0.1", server.port, None).unwrap();
+    let got = call(conn, "builtins", "eval", Some(long_str), None, &[], 0).unwrap();
+    assert_eq!(got.json, r#"{"$str":0}"#);
+    assert!(got.buffers == vec![format!("{}z", "\u{e9}".repeat(1_500_000)).into_bytes()]);
+    close(conn).unwrap();
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! message they do not take (`None`) to RPyC's dispatch, so they never decide anything alone.
 //! Message layout: rpyc/core/protocol.py (`_send`, `_dispatch`, `_box`) and consts.py.
 
+pub(crate) mod assembly;
 mod brine;
 mod frame;
 mod json;

@@ -13,6 +13,8 @@ import json
 
 from rpyc.core.netref import BaseNetref
 
+import _rpyc_bridge_native as native
+
 from .errors import BridgeError, ERR_ARGUMENT
 from .wireformat import decoder, dumps, encoder, is_scalar, tuples  # noqa: F401
 
@@ -85,6 +87,11 @@ def _local_encoder(refs, conn_handle):
 _SEQUENCES = ("builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset")
 
 
+def _readable(buf):
+    """A result buffer as bytes: one taken in pieces is an assembly (connection._take_kept)."""
+    return buf if type(buf) is bytes else native.assembly_bytes(buf)
+
+
 def plain_json(text, buffers, release):
     """The one rule of the seed API: a result has a plain JSON form when it holds no bytes,
     arrays or Refs (long strings are written inline). Refs it held are released."""
@@ -96,7 +103,7 @@ def plain_json(text, buffers, release):
         if len(obj) == 1:
             ((key, val),) = obj.items()
             if key == "$str":
-                return str(buffers[val], "utf-8", "surrogatepass")
+                return str(_readable(buffers[val]), "utf-8", "surrogatepass")
             if key == "$ref":
                 release(val)
                 holds.append("remote objects")

@@ -29,7 +29,7 @@ import _rpyc_bridge_native as native
 from . import callbacks, tls
 from .wire import SHARED_WAIT, Wire, readable
 from .wireformat import HELPERS, INLINE_MAX, PIECE, TAKE_AHEAD
-from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_TIMEOUT
+from .errors import BridgeError, ERR_ARGUMENT, ERR_CLOSED, ERR_CONNECT, ERR_INTERNAL, ERR_TIMEOUT
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 0.5
@@ -400,15 +400,21 @@ def require_classic(conn, what):
 
 
 def _take_kept(take, token, size):
-    """The buffer the server kept back as `token`, taken in pieces. At most TAKE_AHEAD are
-    asked for and not yet copied into place: replies that came in (a serving thread stores
-    them) would otherwise add up to a second copy of the buffer."""
-    buf = bytearray(size)
+    """The buffer the server kept back as `token`, taken in pieces into an assembly (Rust's
+    memory, handed to Go without another copy). At most TAKE_AHEAD are asked for and not yet
+    copied into place: replies that came in (a serving thread stores them) would otherwise
+    add up to a second copy of the buffer."""
+    buf = native.assembly(size)
     asked = collections.deque()  # (offset, its pending piece)
 
     def place():
         offset, piece = asked.popleft()
-        buf[offset:offset + PIECE] = piece.value
+        data, expected = piece.value, min(PIECE, size - offset)
+        if type(data) is not bytes or len(data) != expected:
+            got = "%d bytes" % len(data) if type(data) is bytes else type(data).__name__
+            raise BridgeError(ERR_INTERNAL, "the server sent %s for the piece at %d of a %d-byte result, "
+                              "not %d bytes" % (got, offset, size, expected))
+        native.assembly_place(buf, offset, data)
 
     for offset in range(0, size, PIECE):
         asked.append((offset, take(token, offset, min(PIECE, size - offset))))
