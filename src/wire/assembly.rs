@@ -3,9 +3,10 @@
 //! a Python bytearray would cost one more copy, and one more fresh allocation, of the whole.
 //! To Python it is a capsule, written to with `assembly_place` only.
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyCapsuleMethods, PyDict, PyTuple};
+use std::alloc::{self, Layout};
 use std::ffi::CStr;
 use std::sync::{Mutex, MutexGuard};
 
@@ -20,7 +21,7 @@ pub(crate) fn new(
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<PyCapsule>> {
     let (size,): (usize,) = args.extract()?;
-    Ok(PyCapsule::new_with_value(args.py(), Mutex::new(zeroed(size)), NAME)?.unbind())
+    Ok(PyCapsule::new_with_value(args.py(), Mutex::new(zeroed(size)?), NAME)?.unbind())
 }
 
 /// assembly_place(capsule, offset, data): copies `data` in at `offset`; ValueError if it
@@ -73,11 +74,24 @@ fn lock<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<MutexGuard<'a, Vec<u8>>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
-/// `size` zero bytes, fresh from the OS for a large size. On Linux such a buffer asks for
-/// huge pages: filling it then takes one page fault per 2 MB, not one per 4 kB, which on a
-/// virtual machine cost more than the copying.
-fn zeroed(size: usize) -> Vec<u8> {
-    let buf = vec![0u8; size];
+/// `size` zero bytes, fresh from the OS for a large size (calloc does not write them), or
+/// MemoryError: the size is the server's word, and an allocation failing must not abort.
+/// On Linux a large buffer asks for huge pages: filling it then takes one page fault per
+/// 2 MB, not one per 4 kB, which on a virtual machine cost more than the copying.
+fn zeroed(size: usize) -> PyResult<Vec<u8>> {
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let refused = || PyMemoryError::new_err(format!("no memory for a result of {size} bytes"));
+    let layout = Layout::array::<u8>(size).map_err(|_| refused())?;
+    // SAFETY: `layout` has a non-zero size.
+    let ptr = unsafe { alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(refused());
+    }
+    // SAFETY: `ptr` is `size` zeroed bytes (valid u8s) from the global allocator with the
+    // layout a Vec<u8> of capacity `size` frees it with.
+    let buf = unsafe { Vec::from_raw_parts(ptr, size, size) };
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
@@ -90,7 +104,7 @@ fn zeroed(size: usize) -> Vec<u8> {
             unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
         }
     }
-    buf
+    Ok(buf)
 }
 
 #[cfg(test)]
