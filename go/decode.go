@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"reflect"
 	"strings"
-	"unsafe"
 )
 
 // Python -> Go. A value decodes to these Go values (Value.Interface), or into any Go value
@@ -95,11 +94,7 @@ func (d *decoder) tag(key string, v any) (any, error) {
 		}
 	case "$str":
 		if b, ok := d.buffer(v); ok {
-			if len(b) < largeBuffer {
-				return string(b), nil
-			}
-			c := copyBuffer(b) // and never written again: it may be the string's bytes
-			return unsafe.String(unsafe.SliceData(c), len(c)), nil
+			return copyString(b), nil
 		}
 	case "$pickle":
 		if b, ok := d.buffer(v); ok {

@@ -65,7 +65,7 @@ fn describe(py: Python<'_>, err: PyErr) -> BridgeError {
 /// (the interpreter's and this one, then this one and Go's) are resident at a time.
 const LARGE_REPLY: usize = 16 << 20;
 
-/// (json, [bytes or assembly, ...]) -> Payload, copying each bytes once.
+/// (json, [bytes or assembly, ...]) -> Payload: each bytes copied once, each assembly moved.
 fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
     let (json, list): (String, Bound<'_, PyList>) = obj.extract()?;
     drop(obj);

@@ -3,7 +3,7 @@
 //! a Python bytearray would cost one more copy, and one more fresh allocation, of the whole.
 //! To Python it is a capsule, written to with `assembly_place` only.
 
-use pyo3::exceptions::{PyMemoryError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyCapsuleMethods, PyDict, PyTuple};
 use std::alloc::{self, Layout};
@@ -57,21 +57,32 @@ pub(crate) fn to_bytes(
     Ok(PyBytes::new(args.py(), &buf).unbind())
 }
 
-/// The bytes of an assembly, moved out of it; None for any other object.
+/// The bytes of an assembly, moved out of it; None for any other object. Called for every
+/// result buffer: a bytes costs a type check, not a Python error.
 pub(crate) fn take(obj: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
-    lock(obj).ok().map(|mut buf| std::mem::take(&mut *buf))
+    assembly(obj).map(|assembly| std::mem::take(&mut *locked(assembly)))
+}
+
+/// The assembly a capsule made by `new` holds; None for any other object.
+fn assembly<'a>(obj: &'a Bound<'_, PyAny>) -> Option<&'a Assembly> {
+    let capsule = obj.cast::<PyCapsule>().ok()?;
+    let ptr = capsule.pointer_checked(Some(NAME)).ok()?.cast::<Assembly>();
+    // SAFETY: a capsule with this name is only made by `new`, with an `Assembly` boxed in
+    // it, which lives until the capsule is destroyed; `obj` keeps the capsule alive for 'a.
+    Some(unsafe { ptr.as_ref() })
 }
 
 fn lock<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<MutexGuard<'a, Vec<u8>>> {
-    let capsule = obj.cast::<PyCapsule>()?;
-    let ptr = capsule.pointer_checked(Some(NAME))?.cast::<Assembly>();
-    // SAFETY: a capsule with this name is only made by `new`, with an `Assembly` boxed in
-    // it, which lives until the capsule is destroyed; `obj` keeps the capsule alive for 'a.
-    let assembly: &'a Assembly = unsafe { ptr.as_ref() };
-    // A panic while it was held left whole bytes behind: still a buffer.
-    Ok(assembly
+    let assembly = assembly(obj)
+        .ok_or_else(|| PyTypeError::new_err(format!("{} is not an assembly", obj.get_type())))?;
+    Ok(locked(assembly))
+}
+
+/// A panic while it was held left whole bytes behind: still a buffer.
+fn locked(assembly: &Assembly) -> MutexGuard<'_, Vec<u8>> {
+    assembly
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()))
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `size` zero bytes, fresh from the OS for a large size (calloc does not write them), or
@@ -144,12 +155,13 @@ mod tests {
             assert!(whole[4 << 20..].iter().all(|&b| b == 7) && whole.len() == 5 << 20);
             assert_eq!(take(&buf), Some(vec![]), "taken once: left empty");
             assert_eq!(take(&piece.into_any()), None, "bytes are not an assembly");
-            assert!(native(
+            let err = native(
                 py,
                 "assembly_place",
-                (py.None(), 0usize, PyBytes::new(py, b"x"))
+                (py.None(), 0usize, PyBytes::new(py, b"x")),
             )
-            .is_err());
+            .unwrap_err();
+            assert!(err.is_instance_of::<PyTypeError>(py), "{err}");
         });
     }
 }

@@ -405,11 +405,11 @@ def _take_kept(take, token, size):
     copied into place: replies that came in (a serving thread stores them) would otherwise
     add up to a second copy of the buffer."""
     buf = native.assembly(size)
-    asked = collections.deque()  # (offset, its pending piece)
+    asked = collections.deque()  # (offset, its size, its pending piece)
 
     def place():
-        offset, piece = asked.popleft()
-        data, expected = piece.value, min(PIECE, size - offset)
+        offset, expected, piece = asked.popleft()
+        data = piece.value
         if type(data) is not bytes or len(data) != expected:
             got = "%d bytes" % len(data) if type(data) is bytes else type(data).__name__
             raise BridgeError(ERR_INTERNAL, "the server sent %s for the piece at %d of a %d-byte result, "
@@ -417,7 +417,8 @@ def _take_kept(take, token, size):
         native.assembly_place(buf, offset, data)
 
     for offset in range(0, size, PIECE):
-        asked.append((offset, take(token, offset, min(PIECE, size - offset))))
+        n = min(PIECE, size - offset)
+        asked.append((offset, n, take(token, offset, n)))
         if len(asked) == TAKE_AHEAD:
             place()
     while asked:
