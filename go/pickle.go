@@ -86,12 +86,10 @@ type slot struct {
 type unpickler struct {
 	data  []byte
 	pos   int
-	stack []slot
-	marks []int
-	memo  []slot
 	cur   atom // the last scalar opcode's value (next)
 	boxes boxes
 	short *shortStrs
+	*scratch
 }
 
 // shortStrs holds the last short str seen at each hash, boxed: records repeat their keys
@@ -120,10 +118,15 @@ func (u *unpickler) str(b []byte) any {
 
 // shortHash mixes up to 16 bytes. Unseeded: a collision costs a miss, nothing more.
 func shortHash(b []byte) uint64 {
-	var w [16]byte
-	copy(w[:], b)
-	h := binary.LittleEndian.Uint64(w[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(w[8:])*0xc2b2ae3d27d4eb4f
-	h ^= uint64(len(b))
+	var lo, hi uint64
+	if len(b) >= 8 { // the first and the last 8 bytes, which overlap below 16
+		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[len(b)-8:])
+	} else {
+		for i, c := range b {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	h := lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(len(b))
 	return h ^ h>>31
 }
 
@@ -157,8 +160,10 @@ func width[T any](first bool, a, b T) T {
 
 // unpickle decodes one pickle of plain data.
 func unpickle(data []byte) (any, error) {
-	u := &unpickler{data: data}
+	u := &unpickler{data: data, scratch: scratchPool.Get().(*scratch)}
 	v, err := u.run()
+	u.scratch.reset()
+	scratchPool.Put(u.scratch)
 	if e, ok := err.(*Error); ok {
 		return nil, e
 	}
@@ -226,6 +231,25 @@ func (a atom) float() float64 { return math.Float64frombits(uint64(a.i)) }
 // atom reads the operand of op into u.cur when op is a scalar opcode (false when not).
 func (u *unpickler) atom(op byte) (ok bool, err error) {
 	a := &u.cur
+	// The short forms, most of a large pickle's opcodes, read inline first.
+	if rest := u.data[u.pos:]; len(rest) >= 8 {
+		switch op {
+		case opShortUnicode:
+			if n := int(rest[0]); n < len(rest) {
+				*a = atom{kind: atomStr, b: rest[1 : 1+n]}
+				u.pos += 1 + n
+				return true, nil
+			}
+		case opBinInt1:
+			*a = atom{kind: atomInt, i: int64(rest[0])}
+			u.pos++
+			return true, nil
+		case opBinFloat:
+			*a = atom{kind: atomFloat, i: int64(binary.BigEndian.Uint64(rest))}
+			u.pos += 8
+			return true, nil
+		}
+	}
 	switch op {
 	case opNone:
 		*a = atom{kind: atomNone}
@@ -327,11 +351,14 @@ func (u *unpickler) popItems(n int) ([]slot, int, error) {
 	items := u.stack[from:]
 	depth := 0
 	for i := range items {
-		v, d, err := u.settle(items[i])
-		if err != nil {
-			return nil, 0, err
+		if _, made := items[i].v.(*container); made { // else it is a value already
+			v, d, err := u.settle(items[i])
+			if err != nil {
+				return nil, 0, err
+			}
+			items[i] = slot{v: v, depth: d}
 		}
-		items[i], depth = slot{v: v, depth: d}, max(depth, d)
+		depth = max(depth, items[i].depth)
 	}
 	u.stack = u.stack[:from]
 	return items, depth, nil
@@ -411,7 +438,7 @@ func (u *unpickler) run() (any, error) {
 			v, _, err := u.settle(u.stack[0])
 			return v, err
 		case opEmptyList, opEmptyDict, opEmptySet:
-			c := u.boxes.made.one()
+			c := u.container()
 			c.kind = op
 			u.push(c)
 		case opEmptyTuple:

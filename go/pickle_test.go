@@ -233,3 +233,41 @@ func TestUnpickledValuesOutliveTheRestOfTheirSlabs(t *testing.T) {
 		}
 	}
 }
+
+// An unpickler's stack, memo and containers are kept for the next decode (slab.go,
+// scratch): no result may hold any of them, nor may a decode that failed half-way leave
+// anything in them.
+func TestDecodesDoNotShareTheirScratch(t *testing.T) {
+	data := pythonPickles(t, []string{
+		`[{"id": i, "name": "item%d" % i, "tags": ["a", "b%d" % i], "pair": (i, [i])} for i in range(3000)]`,
+		`[{"id": -i, "name": "other%d" % i, "tags": ["c", "d"], "pair": ([], i)} for i in range(5000)]`,
+	})
+	want := make([]any, 3000)
+	for i := range want {
+		want[i] = map[string]any{"id": int64(i), "name": fmt.Sprintf("item%d", i),
+			"tags": []any{"a", fmt.Sprintf("b%d", i)}, "pair": []any{int64(i), []any{int64(i)}}}
+	}
+	first, err := unpickle(data[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := unpickle(data[1]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := unpickle(data[1][:len(data[1])/2]); err == nil {
+			t.Fatal("half a pickle decoded")
+		}
+	}
+	again, err := unpickle(data[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]any{"the first result": first, "the same pickle again": again} {
+		for i, r := range got.([]any) {
+			if !reflect.DeepEqual(r, want[i]) {
+				t.Fatalf("%s, record %d: %v, want %v", name, i, r, want[i])
+			}
+		}
+	}
+}

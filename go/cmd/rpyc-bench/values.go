@@ -51,11 +51,14 @@ func sizeLabel(k valueKind, n int) string {
 	return fmt.Sprintf("%dk", n/1000)
 }
 
-// repeats: fewer runs of the large sizes, and no warm-up run of the largest (both clients).
-// Each row is the median run: on a shared machine one slow run would move a mean.
-func repeats(i int) int { return [3]int{5, 3, 3}[i] }
+// repeats: fewer runs of the large sizes (both clients). Each row is the median run: on a
+// shared machine one slow run would move a mean, and the smallest, a few ms each, need
+// many runs for a steady median.
+func repeats(i int) int { return [3]int{15, 5, 3}[i] }
 
-func warmups(i int) int { return [3]int{1, 1, 0}[i] }
+// warmups: one at every size, so that no size's median holds the process's first growth
+// into fresh memory, a cost paid once and not per MB.
+func warmups(i int) int { return [3]int{2, 1, 1}[i] }
 
 // valueRows times each kind and size as a result (Call + Decode) and as an argument,
 // beside Python's rpyc client doing the same in the same run, and the time per MB at the
