@@ -404,20 +404,13 @@ func mismatch(src any, dst reflect.Value) error {
 
 // packedList is a $list tag's values: little-endian int64s or float64s.
 func packedList(dtype any, b []byte, key string, v any) (any, error) {
-	out := make([]any, len(b)/8)
 	switch dtype {
 	case "int64":
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
-		}
+		return boxedList(len(b)/8, func(i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) }), nil
 	case "float64":
-		for i := range out {
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		}
-	default:
-		return nil, badTag(key, v)
+		return boxedList(len(b)/8, func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])) }), nil
 	}
-	return out, nil
+	return nil, badTag(key, v)
 }
 
 // assignFast stores the common large shapes without reflection: str-keyed maps and

@@ -127,6 +127,21 @@ func (b *boxes) str(utf8 []byte) any {
 	return boxAt(stringType, unsafe.Pointer(p))
 }
 
+// boxedList is a packed list's n items as a list value, item(i) each, boxed in slabs.
+func boxedList[T int64 | float64](n int, item func(i int) T) []any {
+	out := make([]any, n)
+	var b boxes
+	for i := range out {
+		switch x := any(item(i)).(type) {
+		case int64:
+			out[i] = b.int(x)
+		case float64:
+			out[i] = b.float(x)
+		}
+	}
+	return out
+}
+
 func (b *boxes) list(items []any) any {
 	p := b.lists.one()
 	*p = items

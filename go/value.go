@@ -62,9 +62,9 @@ func (d *deferred) value() (any, error) {
 		case d.pickle != nil:
 			d.tree, d.err = unpickle(d.pickle)
 		case d.ints != nil:
-			d.tree = boxed(d.ints)
+			d.tree = boxedList(len(d.ints), func(i int) int64 { return d.ints[i] })
 		default:
-			d.tree = boxed(d.floats)
+			d.tree = boxedList(len(d.floats), func(i int) float64 { return d.floats[i] })
 		}
 		d.pickle, d.ints, d.floats, d.made = nil, nil, nil, true
 	}
@@ -109,14 +109,6 @@ func converted[T, U int64 | float64 | int](items []T) []U {
 	out := freshSlice[U](len(items))
 	for i, x := range items {
 		out[i] = U(x)
-	}
-	return out
-}
-
-func boxed[T any](items []T) []any {
-	out := make([]any, len(items))
-	for i, x := range items {
-		out[i] = x
 	}
 	return out
 }

@@ -52,47 +52,34 @@ pub enum RpycOp {
 }
 
 impl RpycOp {
-    const ALL: [RpycOp; 15] = [
-        RpycOp::Call,
-        RpycOp::Getattr,
-        RpycOp::Import,
-        RpycOp::Root,
-        RpycOp::RefGetattr,
-        RpycOp::RefSetattr,
-        RpycOp::RefCall,
-        RpycOp::RefGetitem,
-        RpycOp::RefSetitem,
-        RpycOp::RefLen,
-        RpycOp::RefRepr,
-        RpycOp::RefStr,
-        RpycOp::RefValue,
-        RpycOp::RefIter,
-        RpycOp::IterNext,
+    /// Each operation and its name in the Python half's table (rpyc_bridge_rt.ops.OPS),
+    /// in the order of their codes, which start at 1.
+    const TABLE: [(RpycOp, &'static str); 15] = [
+        (RpycOp::Call, "call"),
+        (RpycOp::Getattr, "getattr"),
+        (RpycOp::Import, "import"),
+        (RpycOp::Root, "root"),
+        (RpycOp::RefGetattr, "ref_getattr"),
+        (RpycOp::RefSetattr, "ref_setattr"),
+        (RpycOp::RefCall, "ref_call"),
+        (RpycOp::RefGetitem, "ref_getitem"),
+        (RpycOp::RefSetitem, "ref_setitem"),
+        (RpycOp::RefLen, "ref_len"),
+        (RpycOp::RefRepr, "ref_repr"),
+        (RpycOp::RefStr, "ref_str"),
+        (RpycOp::RefValue, "ref_value"),
+        (RpycOp::RefIter, "ref_iter"),
+        (RpycOp::IterNext, "iter_next"),
     ];
 
     fn from_code(code: i32) -> Option<RpycOp> {
-        RpycOp::ALL.into_iter().find(|op| *op as i32 == code)
+        let entry = RpycOp::TABLE.get(usize::try_from(code).ok()?.checked_sub(1)?)?;
+        Some(entry.0)
     }
 
-    /// Its name in the Python half's table (rpyc_bridge_rt.ops.OPS).
+    /// Its name in the Python half's table.
     pub fn name(self) -> &'static str {
-        match self {
-            RpycOp::Call => "call",
-            RpycOp::Getattr => "getattr",
-            RpycOp::Import => "import",
-            RpycOp::Root => "root",
-            RpycOp::RefGetattr => "ref_getattr",
-            RpycOp::RefSetattr => "ref_setattr",
-            RpycOp::RefCall => "ref_call",
-            RpycOp::RefGetitem => "ref_getitem",
-            RpycOp::RefSetitem => "ref_setitem",
-            RpycOp::RefLen => "ref_len",
-            RpycOp::RefRepr => "ref_repr",
-            RpycOp::RefStr => "ref_str",
-            RpycOp::RefValue => "ref_value",
-            RpycOp::RefIter => "ref_iter",
-            RpycOp::IterNext => "iter_next",
-        }
+        RpycOp::TABLE[self as usize - 1].1
     }
 
     /// The string fields the operation cannot do without: NULL there is an argument error.
@@ -110,7 +97,7 @@ impl RpycOp {
 
     /// Every operation's name, for the test that checks them against the Python table.
     pub fn names() -> Vec<&'static str> {
-        RpycOp::ALL.iter().map(|op| op.name()).collect()
+        RpycOp::TABLE.iter().map(|(_, name)| *name).collect()
     }
 }
 
@@ -218,4 +205,24 @@ pub unsafe extern "C" fn rpyc_request(
 pub unsafe extern "C" fn rpyc_ref_release(r: u64, out_err: *mut *mut RpycError) -> i32 {
     // SAFETY: per this function's contract.
     unsafe { status_call(out_err, || bridge::ref_release(r as RefHandle)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RpycOp;
+
+    #[test]
+    fn each_code_names_its_own_operation() {
+        for (i, (op, _)) in RpycOp::TABLE.iter().enumerate() {
+            assert_eq!(
+                *op as usize,
+                i + 1,
+                "RpycOp::TABLE is out of the codes' order"
+            );
+            assert_eq!(RpycOp::from_code(*op as i32), Some(*op));
+        }
+        for code in [0, -1, 16, i32::MIN, i32::MAX] {
+            assert_eq!(RpycOp::from_code(code), None);
+        }
+    }
 }
