@@ -118,8 +118,8 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 	})
 }
 
-// A pickle a server sends decodes or fails, never panics, and typed decoding takes only
-// what the general path stores the same.
+// A pickle a server sends decodes or fails, never panics, and typed decoding, or decoding
+// in shares, takes only what the general path stores the same.
 func FuzzPickle(f *testing.F) {
 	for _, seed := range []string{
 		"\x80\x05\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94K\x01\x8c\x01b\x94J\xff\xff\xff\xffu.",
@@ -127,11 +127,17 @@ func FuzzPickle(f *testing.F) {
 		"\x80\x05]\x94(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x80\x00K\x02M\x00\x01e.",
 		"\x80\x05(\x8f\x94(K\x01\x90C\x02hi)\x85t.",
 		"\x80\x05]\x94h\x00a.",
+		"\x80\x05](]]]e(]]]e.",
+		"\x80\x05](](K\x01e}e(]\x94h\x00]e.",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tree, treeErr := unpickle(data)
+		// Decoded in shares (pickle_split.go), it is what one pass makes, or is left to it.
+		if shared, ok := unpickleShares(data, 2); ok && (treeErr != nil || !reflect.DeepEqual(shared, tree)) {
+			t.Fatalf("shares made %v; one pass %v, %v", shared, tree, treeErr)
+		}
 		for _, typed := range []any{new(map[string]int64), new(map[string]float64), new(map[string]string),
 			new([]int64), new([]float64), new([]string), new([]bool)} {
 			if !decodePickled(data, typed) {

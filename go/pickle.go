@@ -2,10 +2,12 @@ package rpyc
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"runtime"
 	"slices"
 )
 
@@ -160,6 +162,15 @@ func width[T any](first bool, a, b T) T {
 
 // unpickle decodes one pickle of plain data.
 func unpickle(data []byte) (any, error) {
+	if n := min(runtime.GOMAXPROCS(0), splitMost); n > 1 && len(data) >= splitMin {
+		if v, ok := unpickleShares(data, n); ok {
+			return v, nil
+		}
+	}
+	return unpickleOnePass(data)
+}
+
+func unpickleOnePass(data []byte) (any, error) {
 	u := &unpickler{data: data, scratch: scratchPool.Get().(*scratch)}
 	v, err := u.run()
 	u.scratch.reset()
@@ -417,8 +428,11 @@ func (u *unpickler) next() (op byte, at int, isAtom bool, err error) {
 			return op, at, false, err
 		}
 	}
-	return 0, u.pos, false, fmt.Errorf("no STOP")
+	return 0, u.pos, false, errNoStop
 }
+
+// errNoStop: the data ends with no STOP (where a share of a split pickle ends).
+var errNoStop = errors.New("no STOP")
 
 func (u *unpickler) run() (any, error) {
 	for {

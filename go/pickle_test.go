@@ -271,3 +271,86 @@ func TestDecodesDoNotShareTheirScratch(t *testing.T) {
 		}
 	}
 }
+
+// A large pickled list is decoded in shares on several cores (pickle_split.go): what
+// they make together must be what one pass makes, and a pickle they cannot take whole
+// must come out of one pass, value or error, as if they had never tried.
+func TestPickleSharesDecodeWhatOnePassDoes(t *testing.T) {
+	python, _ := filepath.Abs("../.venv/bin/python")
+	// The server's pickles: no memo (wireformat.plain_pickle's fast mode).
+	script := `import io, json, pickle, sys
+out = []
+for e in json.load(sys.stdin):
+    f = io.BytesIO(); p = pickle.Pickler(f, protocol=5); p.fast = True; p.dump(eval(e))
+    out.append(f.getvalue().hex())
+print(json.dumps(out))`
+	exprs := []string{
+		`[{"id": i, "name": "item%d" % i, "score": i * 0.5, "tags": ["a", "é" * (i % 7)]} for i in range(6000)]`,
+		`[(i, [i, (i, "x" * 300)], {"k": {}}) for i in range(9000)]`,
+	}
+	in, _ := json.Marshal(exprs)
+	cmd := exec.Command(python, "-c", script)
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", python, err)
+	}
+	var texts []string
+	if err := json.Unmarshal(out, &texts); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range texts {
+		data, _ := hex.DecodeString(h)
+		whole, err := unpickleOnePass(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 2; n <= splitMost; n++ {
+			shared, ok := unpickleShares(data, n)
+			if !ok {
+				t.Fatalf("%s: not decoded in %d shares", exprs[i][:20], n)
+			}
+			if !reflect.DeepEqual(shared, whole) {
+				t.Fatalf("%s: %d shares made another value", exprs[i][:20], n)
+			}
+		}
+		if got, err := unpickle(data); err != nil || !reflect.DeepEqual(got, whole) {
+			t.Fatalf("%s: unpickle: %v", exprs[i][:20], err)
+		}
+	}
+	// A memo pickle, and a list of scalars, are decoded in one pass.
+	for _, data := range pythonPickles(t, []string{`[{"id": i} for i in range(20000)]`, `list(range(100000))`}) {
+		if _, ok := unpickleShares(data, 2); ok {
+			t.Fatalf("decoded in shares: %q...", data[:16])
+		}
+	}
+	// Hand-made ones (each item an empty list, so that they are worth cutting).
+	for name, data := range map[string]string{
+		"two batches":                  "\x80\x05](]]]e(]]]e.",
+		"a STOP before the last":       "\x80\x05](]]]e.(]]]e.",
+		"the list popped at the end":   "\x80\x05](]]]e(]]]e0].",
+		"a memo in the last share":     "\x80\x05](]]]e(]\x94h\x00]e.",
+		"a memo index set elsewhere":   "\x80\x05](]]]e(h\x00]]e.",
+		"a MARK left open":             "\x80\x05](]]]e(]]].",
+		"an item left on the stack":    "\x80\x05](]]]e(]]]e].",
+		"a MARK at the end":            "\x80\x05](]]]e(]]]e(.",
+		"bytes past the STOP":          "\x80\x05](]]]e(]]]e.N.",
+		"a batch that is not a list's": "\x80\x05](]]]e(]]]u.",
+	} {
+		whole, wholeErr := unpickleOnePass([]byte(data))
+		shared, ok := unpickleShares([]byte(data), 2)
+		if cut := name == "two batches" || name == "a memo in the last share"; ok != cut {
+			t.Errorf("%s: decoded in shares %v, want %v", name, ok, cut)
+		}
+		switch {
+		case ok && wholeErr != nil:
+			t.Errorf("%s: shares decoded what one pass refuses (%v)", name, wholeErr)
+		case ok && !reflect.DeepEqual(shared, whole):
+			t.Errorf("%s: shares made %v, one pass %v", name, shared, whole)
+		}
+		got, err := unpickle([]byte(data))
+		if !reflect.DeepEqual(got, whole) || fmt.Sprint(err) != fmt.Sprint(wholeErr) {
+			t.Errorf("%s: unpickle gave %v, %v; one pass %v, %v", name, got, err, whole, wholeErr)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func walkFlat(data []byte, root byte, scratch *[]int, item func(k, v atom) bool)
 			memo = grown(memo, top)
 		case opBinPut, opLongBinPut:
 			var i uint64
-			if i, err = u.uint(width(op == opBinPut, 1, 4)); err != nil || i > uint64(len(data)) || !started {
+			if i, err = u.uint(width(op == opBinPut, 1, 4)); err != nil || i >= uint64(len(data)) || !started {
 				return false
 			}
 			for uint64(len(memo)) <= i {
