@@ -16,15 +16,24 @@ import (
 	"testing"
 )
 
-// pythonPickles runs the venv's CPython: each expression pickled as the server's
-// wireformat.plain_pickle pickles results (protocol 5).
-func pythonPickles(t *testing.T, exprs []string) [][]byte {
+// pythonPickles runs the venv's CPython: each expression pickled (protocol 5) with a memo,
+// as wireformat.plain_pickle pickles what shares objects.
+func pythonPickles(t *testing.T, exprs []string) [][]byte { return runPickler(t, exprs, false) }
+
+// serverPickles: each pickled as wireformat.plain_pickle pickles most results, with no
+// memo (the pickler's fast mode).
+func serverPickles(t *testing.T, exprs []string) [][]byte { return runPickler(t, exprs, true) }
+
+func runPickler(t *testing.T, exprs []string, fast bool) [][]byte {
 	t.Helper()
 	python, _ := filepath.Abs("../.venv/bin/python")
-	script := `import json, pickle, sys
-print(json.dumps([pickle.dumps(eval(e), protocol=5).hex() for e in json.load(sys.stdin)]))`
+	script := `import io, json, pickle, sys
+def dumps(v):
+    f = io.BytesIO(); p = pickle.Pickler(f, protocol=5); p.fast = sys.argv[1] == "true"; p.dump(v)
+    return f.getvalue()
+print(json.dumps([dumps(eval(e)).hex() for e in json.load(sys.stdin)]))`
 	in, _ := json.Marshal(exprs)
-	cmd := exec.Command(python, "-c", script)
+	cmd := exec.Command(python, "-c", script, fmt.Sprint(fast))
 	cmd.Stdin = bytes.NewReader(in)
 	out, err := cmd.Output()
 	if err != nil {
@@ -276,31 +285,11 @@ func TestDecodesDoNotShareTheirScratch(t *testing.T) {
 // they make together must be what one pass makes, and a pickle they cannot take whole
 // must come out of one pass, value or error, as if they had never tried.
 func TestPickleSharesDecodeWhatOnePassDoes(t *testing.T) {
-	python, _ := filepath.Abs("../.venv/bin/python")
-	// The server's pickles: no memo (wireformat.plain_pickle's fast mode).
-	script := `import io, json, pickle, sys
-out = []
-for e in json.load(sys.stdin):
-    f = io.BytesIO(); p = pickle.Pickler(f, protocol=5); p.fast = True; p.dump(eval(e))
-    out.append(f.getvalue().hex())
-print(json.dumps(out))`
 	exprs := []string{
 		`[{"id": i, "name": "item%d" % i, "score": i * 0.5, "tags": ["a", "é" * (i % 7)]} for i in range(6000)]`,
 		`[(i, [i, (i, "x" * 300)], {"k": {}}) for i in range(9000)]`,
 	}
-	in, _ := json.Marshal(exprs)
-	cmd := exec.Command(python, "-c", script)
-	cmd.Stdin = bytes.NewReader(in)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: %v", python, err)
-	}
-	var texts []string
-	if err := json.Unmarshal(out, &texts); err != nil {
-		t.Fatal(err)
-	}
-	for i, h := range texts {
-		data, _ := hex.DecodeString(h)
+	for i, data := range serverPickles(t, exprs) {
 		whole, err := unpickleOnePass(data)
 		if err != nil {
 			t.Fatal(err)
