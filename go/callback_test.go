@@ -55,6 +55,38 @@ func TestCallbackResultsReachPython(t *testing.T) {
 	}
 }
 
+// Long lists of numbers reach a callback packed (wireformat._pack: a view of the array,
+// copied by Rust), positional and keyword alike.
+func TestCallbacksTakeLongListsOfNumbers(t *testing.T) {
+	conn := dial(t)
+	ints, floats := make([]int64, 5000), make([]float64, 3000)
+	for i := range ints {
+		ints[i] = int64(i) * 1_000_003
+	}
+	for i := range floats {
+		floats[i] = float64(i) + 0.25
+	}
+	sum := rpyc.Func(func(ctx context.Context, args []any, kwargs map[string]any) (any, error) {
+		var gotInts []int64
+		var gotFloats []float64
+		for _, x := range args[0].([]any) {
+			gotInts = append(gotInts, x.(int64))
+		}
+		for _, x := range kwargs["floats"].([]any) {
+			gotFloats = append(gotFloats, x.(float64))
+		}
+		return reflect.DeepEqual(gotInts, ints) && reflect.DeepEqual(gotFloats, floats), nil
+	})
+	v, err := conn.CallKw(context.Background(), "bridge_fixtures", "call_with", []any{sum, ints}, map[string]any{"floats": floats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var same bool
+	if err := v.Decode(&same); err != nil || !same {
+		t.Errorf("the callback got other lists (%v)", err)
+	}
+}
+
 func TestCallbackErrorsAndPanicsAreExceptionsOnTheServer(t *testing.T) {
 	conn := dial(t)
 	ctx := context.Background()

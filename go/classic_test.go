@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,29 @@ func TestClassicOnlyCallsOnACustomService(t *testing.T) {
 	if c, err := rpyc.Dial(ctx, serviceAddr, rpyc.WithCustomService(), rpyc.WithSetup("x = 1")); !errors.Is(err, rpyc.ErrArgument) {
 		c.Close()
 		t.Errorf("WithSetup on a custom service: %v, want ErrArgument", err)
+	}
+}
+
+// A custom service's results are encoded by the client's Python half: a long list of
+// numbers is packed there (a view of the array, which Rust copies).
+func TestCustomServiceResultsPackLongListsOfNumbers(t *testing.T) {
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, serviceAddr, rpyc.WithCustomService())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	want := make([]float64, 4000)
+	for i := range want {
+		want[i] = float64(i) / 3
+	}
+	v, err := conn.Call(ctx, "root", "echo", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float64
+	if err := v.Decode(&got); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("root.echo(4000 floats): %d floats, %v", len(got), err)
 	}
 }
 

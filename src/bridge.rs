@@ -10,6 +10,7 @@ use crate::error::{BridgeError, RpycStatus};
 use crate::pyconfig::return_freed_memory;
 use crate::runtime::with_python;
 use crate::wire::assembly;
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -80,7 +81,7 @@ fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
     for b in buffers {
         copies.push(match assembly::take(&b) {
             Some(whole) => whole, // pieces put together in Rust's memory: no copy
-            None => b.cast_into::<PyBytes>()?.as_bytes().to_vec(),
+            None => buffer_copy(&b)?,
         }); // and the buffer is released here
     }
     if large {
@@ -90,6 +91,15 @@ fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
         json,
         buffers: copies,
     })
+}
+
+/// A buffer from Python, copied: bytes, or a bytes view of a packed list
+/// (wireformat._pack).
+pub(crate) fn buffer_copy(b: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    match b.cast::<PyBytes>() {
+        Ok(bytes) => Ok(bytes.as_bytes().to_vec()),
+        Err(_) => PyBuffer::<u8>::get(b)?.to_vec(b.py()),
+    }
 }
 
 /// Input buffers as a tuple of Python bytes (one copy each).

@@ -7,7 +7,7 @@
 use crate::ffi::{RpycCallbackEvent, RpycCallbackFn, RpycSlice};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyDict, PyTuple};
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 use std::sync::RwLock;
@@ -39,7 +39,7 @@ pub(crate) fn invoke(
         handler().ok_or_else(|| PyRuntimeError::new_err("no callback handler is registered"))?;
     let buffers: Vec<Vec<u8>> = buffers
         .iter()
-        .map(|b| Ok(b.cast_into::<PyBytes>()?.as_bytes().to_vec()))
+        .map(|b| crate::bridge::buffer_copy(&b))
         .collect::<PyResult<_>>()?;
     let args_c =
         CString::new(args_json).map_err(|_| PyRuntimeError::new_err("arguments contain NUL"))?;

@@ -5,6 +5,7 @@ imported here rather than sent to a server.
 Run: .venv/bin/python -m unittest discover -s tests/python   (scripts/test.sh does)
 """
 
+import array
 import gc
 import math
 import os
@@ -215,6 +216,18 @@ class ServerSideTest(unittest.TestCase):
         pieces = [self.helpers["take"](token, off, wireformat.PIECE) for off in range(0, size, wireformat.PIECE)]
         self.assertEqual(b"".join(pieces), b"z" * size)
         self.assertEqual(text, '{"$bytes":0}')
+
+    def test_packed_lists_go_as_bytes_inline_or_in_pieces(self):
+        # The encoder packs into a view of the array, not a copy; what RPyC sends is bytes.
+        small, large = [0.5] * 1000, list(range(wireformat.INLINE_MAX // 8 + 100))
+        text, bufs, _ = self.helpers["encode"](small)
+        self.assertEqual((text, bufs), ('{"$list":["float64",0]}', (array.array("d", small).tobytes(),)))
+        self.assertIs(type(bufs[0]), bytes)
+        text, ((token, size),), _ = self.helpers["encode"](large)
+        self.assertEqual((text, size), ('{"$list":["int64",0]}', 8 * len(large)))
+        pieces = [self.helpers["take"](token, off, wireformat.PIECE) for off in range(0, size, wireformat.PIECE)]
+        self.assertTrue(all(type(p) is bytes for p in pieces))
+        self.assertEqual(b"".join(pieces), array.array("q", large).tobytes())
 
     def test_objects_without_a_mapping_come_back_as_objects(self):
         text, bufs, objs = self.helpers["encode"]([1, object])

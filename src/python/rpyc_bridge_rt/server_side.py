@@ -139,7 +139,7 @@ def install():
     def kept_back(buf):
         """A buffer over INLINE_MAX stays here as (token, size), for take() in pieces."""
         if len(buf) <= INLINE_MAX:
-            return buf
+            return bytes(buf)  # what RPyC sends: a packed list's view is copied (bytes stay)
         token = next(tokens)
         outgoing[token] = buf
         if len(outgoing) > KEPT_BACK:
@@ -151,7 +151,7 @@ def install():
         buf = outgoing[token]
         if offset + size >= len(buf):
             del outgoing[token]
-        return buf[offset:offset + size]
+        return bytes(buf[offset:offset + size])
 
     def drop(token):
         outgoing.pop(token, None)

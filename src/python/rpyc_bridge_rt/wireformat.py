@@ -249,14 +249,16 @@ def encoder(other):
 
 
 def _pack(values, types):
-    """(dtype, bytes) for a list of only ints (that fit int64) or only floats, else None."""
+    """(dtype, a bytes view of the packed array) for a list of only ints (that fit int64)
+    or only floats, else None. A view, not tobytes(): a copy of 10M items is 80 MB of fresh
+    memory, which cost a third of the whole result on the server."""
     if types == {int}:
         try:
-            return "int64", array.array("q", values).tobytes()
+            return "int64", memoryview(array.array("q", values)).cast("B")
         except OverflowError:
             return None
     if types == {float}:
-        return "float64", array.array("d", values).tobytes()
+        return "float64", memoryview(array.array("d", values)).cast("B")
     return None
 
 
