@@ -171,10 +171,9 @@ func unpickle(data []byte) (any, error) {
 }
 
 func unpickleOnePass(data []byte) (any, error) {
-	u := &unpickler{data: data, scratch: scratchPool.Get().(*scratch)}
+	u, done := withScratch(data, 0)
 	v, err := u.run()
-	u.scratch.reset()
-	scratchPool.Put(u.scratch)
+	done()
 	if e, ok := err.(*Error); ok {
 		return nil, e
 	}
@@ -362,14 +361,11 @@ func (u *unpickler) popItems(n int) ([]slot, int, error) {
 	items := u.stack[from:]
 	depth := 0
 	for i := range items {
-		if _, made := items[i].v.(*container); made { // else it is a value already
-			v, d, err := u.settle(items[i])
-			if err != nil {
-				return nil, 0, err
-			}
-			items[i] = slot{v: v, depth: d}
+		v, d, err := u.settle(items[i])
+		if err != nil {
+			return nil, 0, err
 		}
-		depth = max(depth, items[i].depth)
+		items[i], depth = slot{v: v, depth: d}, max(depth, d)
 	}
 	u.stack = u.stack[:from]
 	return items, depth, nil

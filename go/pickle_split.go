@@ -139,11 +139,8 @@ func pastSized(data []byte, pos, w int) int {
 // listShare decodes data[from:] as the items of a list on the stack, to the end of data:
 // the share's items, or false when it does not end with only that list on the stack.
 func listShare(data []byte, from int) ([]any, bool) {
-	u := &unpickler{data: data, pos: from, scratch: scratchPool.Get().(*scratch)}
-	defer func() {
-		u.scratch.reset()
-		scratchPool.Put(u.scratch)
-	}()
+	u, done := withScratch(data, from)
+	defer done()
 	list := u.container()
 	list.kind = opEmptyList
 	u.push(list)

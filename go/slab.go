@@ -166,6 +166,15 @@ const scratchKept = 16 * slabMax
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
+// withScratch is an unpickler of data from pos, with kept scratch; done gives it back.
+func withScratch(data []byte, pos int) (u *unpickler, done func()) {
+	u = &unpickler{data: data, pos: pos, scratch: scratchPool.Get().(*scratch)}
+	return u, func() {
+		u.scratch.reset()
+		scratchPool.Put(u.scratch)
+	}
+}
+
 func (s *scratch) container() *container {
 	i := s.made / slabMax
 	if i == len(s.chunks) {
