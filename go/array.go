@@ -137,8 +137,10 @@ func (a Array) rawBytes() []byte {
 	return unsafe.Slice((*byte)(p), n*size)
 }
 
-// arrayFromBytes copies raw little-endian data into a new typed slice.
-func arrayFromBytes(dtype DType, shape []int, raw []byte) (Array, error) {
+// arrayOver makes an array over raw little-endian data that the value owns (a buffer it
+// keeps: resultBuffers.kept), without copying it; only data not aligned for its dtype is
+// copied into a new typed slice.
+func arrayOver(dtype DType, shape []int, raw []byte) (Array, error) {
 	size := dtypeSize(dtype)
 	if size == 0 {
 		return Array{}, &Error{Code: CodeInternal, Op: "decode", Message: "unknown array dtype " + string(dtype)}
@@ -146,29 +148,37 @@ func arrayFromBytes(dtype DType, shape []int, raw []byte) (Array, error) {
 	if len(raw)%size != 0 {
 		return Array{}, &Error{Code: CodeInternal, Op: "decode", Message: "array data is not a whole number of elements"}
 	}
-	n := len(raw) / size
 	var data any
-	var dst unsafe.Pointer
 	switch dtype {
 	case Float64:
-		s := freshSlice[float64](n)
-		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
+		data = typedView[float64](raw)
 	case Float32:
-		s := freshSlice[float32](n)
-		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
+		data = typedView[float32](raw)
 	case Int64:
-		s := freshSlice[int64](n)
-		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
+		data = typedView[int64](raw)
 	case Int32:
-		s := freshSlice[int32](n)
-		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
+		data = typedView[int32](raw)
 	case Uint8:
-		s := freshSlice[uint8](n)
-		data, dst = s, unsafe.Pointer(unsafe.SliceData(s))
-	}
-	if n > 0 {
-		copy(unsafe.Slice((*byte)(dst), len(raw)), raw)
+		data = typedView[uint8](raw)
 	}
 	a := Array{DType: dtype, Shape: shape, Data: data}
 	return a, a.check()
+}
+
+// typedView is raw's bytes as a []T over the same memory, or over a copy when raw is not
+// aligned for T. T holds no pointers, so the garbage collector keeps raw's memory alive
+// through the view as through raw.
+func typedView[T float64 | float32 | int64 | int32 | uint8](raw []byte) []T {
+	size := int(unsafe.Sizeof(*new(T)))
+	n := len(raw) / size
+	if n == 0 {
+		return []T{}
+	}
+	p := unsafe.Pointer(unsafe.SliceData(raw))
+	if uintptr(p)%unsafe.Alignof(*new(T)) == 0 {
+		return unsafe.Slice((*T)(p), n)
+	}
+	s := freshSlice[T](n)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(raw)), raw)
+	return s
 }

@@ -36,11 +36,11 @@ func rpycGoCallback(event C.RpycCallbackEvent, id C.uint64_t, conn C.uint64_t, a
 		}
 	}
 	newRefOf := func(h uint64) *Ref { return newRef(c, h) }
-	argsTree, err := decodeTree([]byte(C.GoString(argsJSON)), views, newRefOf)
+	argsTree, err := decodeTree([]byte(C.GoString(argsJSON)), viewed(views), newRefOf)
 	if err != nil {
 		return fail(1, err)
 	}
-	kwargsTree, err := decodeTree([]byte(C.GoString(kwargsJSON)), views, newRefOf)
+	kwargsTree, err := decodeTree([]byte(C.GoString(kwargsJSON)), viewed(views), newRefOf)
 	if err != nil {
 		return fail(1, err)
 	}

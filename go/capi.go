@@ -11,6 +11,11 @@ package rpyc
 // static void rpyc_register_go_callback(void) {
 //     rpyc_set_callback_handler((RpycCallbackFn)rpycGoCallback);
 // }
+// extern uint8_t *rpycGoAlloc(size_t, uint64_t *);
+// extern void rpycGoRelease(uint64_t);
+// static void rpyc_register_go_allocator(void) {
+//     rpyc_set_buffer_allocator((RpycAllocFn)rpycGoAlloc, (RpycReleaseFn)rpycGoRelease);
+// }
 import "C"
 
 import (
@@ -70,6 +75,9 @@ func takeError(status C.int32_t, cerr *C.RpycError, op string) error {
 	}
 	return &Error{Code: code, Op: op, Message: message}
 }
+
+// Large result buffers are written into Go memory (result_buffers.go) from the start.
+func init() { C.rpyc_register_go_allocator() }
 
 func capiInit() error {
 	var cerr *C.RpycError
@@ -134,19 +142,29 @@ func (s *lentBuffers) n() C.size_t { return C.size_t(len(s.items)) }
 
 func (s *lentBuffers) release() { s.pinner.Unpin() }
 
-// takeValue decodes a library value (copying its buffers into Go memory) and frees it.
+// takeValue decodes a library value (copying its buffers into Go memory, or keeping those
+// it wrote into Go memory: result_buffers.go) and frees it.
 func takeValue(conn *Conn, v *C.RpycValue) (Value, error) {
 	if v == nil {
 		return Value{}, &Error{Code: CodeInternal, Op: "decode", Message: "no value"}
 	}
 	defer C.rpyc_value_free(v)
 	text := []byte(C.GoString(v.json))
-	var buffers [][]byte
+	var buffers resultBuffers
+	unknown := false
 	if v.nbuffers > 0 {
 		for _, b := range unsafe.Slice(v.buffers, int(v.nbuffers)) {
-			// A view of C memory, valid until rpyc_value_free: decoding copies it.
-			buffers = append(buffers, unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len)))
+			data := unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len))
+			if b.token != 0 {
+				data = claimBuffer(uint64(b.token)) // Go memory, ours from here on
+				unknown = unknown || data == nil
+			} // else a view of C memory, valid until rpyc_value_free: decoding copies it
+			buffers.data = append(buffers.data, data)
+			buffers.owned = append(buffers.owned, b.token != 0)
 		}
+	}
+	if unknown {
+		return Value{}, &Error{Code: CodeInternal, Op: "decode", Message: "a result buffer of a token Go did not lend"}
 	}
 	if later := deferredValue(text, buffers); later != nil {
 		return Value{later: later}, nil

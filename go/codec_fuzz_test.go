@@ -37,7 +37,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text, buf []byte) {
 		newRef := func(h uint64) *Ref { return &Ref{} }
-		tree, err := decodeTree(text, [][]byte{buf}, newRef)
+		tree, err := decodeTree(text, viewed([][]byte{buf}), newRef)
 		if err != nil {
 			return
 		}
@@ -45,7 +45,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return // e.g. a *Ref without its Conn: refused, not a crash
 		}
-		tree2, err := decodeTree(j1, b1, newRef)
+		tree2, err := decodeTree(j1, viewed(b1), newRef)
 		if err != nil {
 			t.Fatalf("our own encoding %s does not decode: %v", j1, err)
 		}
@@ -80,7 +80,7 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode: %v", err)
 		}
-		tree, err := decodeTree(text, bufs, nil)
+		tree, err := decodeTree(text, viewed(bufs), nil)
 		if err != nil {
 			t.Fatalf("decode %s: %v", text, err)
 		}

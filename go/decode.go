@@ -28,7 +28,7 @@ import (
 //	anything else                 *Ref (the object stays on the server)
 
 // tree decodes tagged JSON into Go values; refs are made with newRef.
-func decodeTree(text []byte, buffers [][]byte, newRef func(uint64) *Ref) (any, error) {
+func decodeTree(text []byte, buffers resultBuffers, newRef func(uint64) *Ref) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
 	var raw any
@@ -40,7 +40,7 @@ func decodeTree(text []byte, buffers [][]byte, newRef func(uint64) *Ref) (any, e
 }
 
 type decoder struct {
-	buffers [][]byte
+	buffers resultBuffers
 	newRef  func(uint64) *Ref
 }
 
@@ -89,12 +89,12 @@ func (d *decoder) tag(key string, v any) (any, error) {
 			return math.Inf(-1), nil
 		}
 	case "$bytes":
-		if b, ok := d.buffer(v); ok {
-			return copyBuffer(b), nil
+		if b, ok := d.kept(v); ok {
+			return b, nil
 		}
 	case "$str":
-		if b, ok := d.buffer(v); ok {
-			return copyString(b), nil
+		if b, ok := d.kept(v); ok {
+			return ownedString(b), nil
 		}
 	case "$pickle":
 		if b, ok := d.buffer(v); ok {
@@ -119,8 +119,8 @@ func (d *decoder) tag(key string, v any) (any, error) {
 				}
 				shape[i] = int(dim)
 			}
-			if b, ok := d.buffer(parts[2]); ok {
-				return arrayFromBytes(DType(dtype), shape, b)
+			if b, ok := d.kept(parts[2]); ok {
+				return arrayOver(DType(dtype), shape, b)
 			}
 		}
 	case "$ref":
@@ -180,16 +180,34 @@ func goMap(keys, values []any) (any, error) {
 	return out, nil
 }
 
+// buffer is the buffer a tag names, to read.
 func (d *decoder) buffer(v any) ([]byte, bool) {
-	num, ok := v.(json.Number)
+	i, ok := d.index(v)
 	if !ok {
 		return nil, false
 	}
-	i, err := num.Int64()
-	if err != nil || i < 0 || int(i) >= len(d.buffers) {
+	return d.buffers.data[i], true
+}
+
+// kept is the buffer a tag names, for the value to keep (resultBuffers.kept).
+func (d *decoder) kept(v any) ([]byte, bool) {
+	i, ok := d.index(v)
+	if !ok {
 		return nil, false
 	}
-	return d.buffers[i], true
+	return d.buffers.kept(i), true
+}
+
+func (d *decoder) index(v any) (int, bool) {
+	num, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := num.Int64()
+	if err != nil || i < 0 || int(i) >= d.buffers.len() {
+		return 0, false
+	}
+	return int(i), true
 }
 
 func badTag(key string, v any) error {

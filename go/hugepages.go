@@ -28,13 +28,3 @@ func copyBuffer(b []byte) []byte {
 	copy(c, b)
 	return c
 }
-
-// copyString is a result's UTF-8 buffer as a Go string: a large one made over its own
-// fresh copy, which nothing writes again.
-func copyString(b []byte) string {
-	if len(b) < largeBuffer {
-		return string(b)
-	}
-	c := copyBuffer(b)
-	return unsafe.String(unsafe.SliceData(c), len(c))
-}

@@ -20,3 +20,12 @@ func adviseHugePages(b []byte) {
 		_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, first, end-first, syscall.MADV_HUGEPAGE)
 	}
 }
+
+// physicalMemory is the machine's RAM in bytes (0 if unknown).
+func physicalMemory() uint64 {
+	var info syscall.Sysinfo_t
+	if syscall.Sysinfo(&info) != nil {
+		return 0
+	}
+	return uint64(info.Totalram) * uint64(info.Unit)
+}

@@ -188,13 +188,13 @@ func TestPackedListResultsDecodeAsTheGeneralPathDoes(t *testing.T) {
 			func() any { return new([]int64) }, func() any { return new([]float64) }, func() any { return new([]int) },
 			func() any { return new([]any) }, func() any { return new([]int32) },
 		} {
-			later := deferredValue([]byte(wire.text), [][]byte{[]byte(wire.data)})
+			later := deferredValue([]byte(wire.text), viewed([][]byte{[]byte(wire.data)}))
 			if later == nil {
 				t.Fatalf("%s was not kept typed", wire.text)
 			}
 			typed, general := target(), target()
 			typedErr := Value{later: later}.Decode(typed)
-			tree, _ := decodeTree([]byte(wire.text), [][]byte{[]byte(wire.data)}, nil)
+			tree, _ := decodeTree([]byte(wire.text), viewed([][]byte{[]byte(wire.data)}), nil)
 			generalErr := assign(reflect.ValueOf(general).Elem(), tree)
 			if (typedErr == nil) != (generalErr == nil) || (typedErr == nil && !reflect.DeepEqual(typed, general)) {
 				t.Errorf("%s (%d bytes) into %T: %v (%v), the general path %v (%v)", wire.text, len(wire.data),

@@ -135,10 +135,13 @@ typedef struct RpycError {
   char *traceback;
 } RpycError;
 
-// Bytes owned by the library, inside an `RpycValue`.
+// A buffer inside an `RpycValue`: the library's bytes (`token` 0), freed with the value,
+// or bytes of the caller's allocator (`rpyc_set_buffer_allocator`), which the caller owns
+// from the moment the value is returned, by their nonzero `token`.
 typedef struct RpycBytes {
   uint8_t *data;
   size_t len;
+  uint64_t token;
 } RpycBytes;
 
 // A value, owned by the caller: free it with `rpyc_value_free`.
@@ -157,6 +160,12 @@ typedef struct RpycValue {
   struct RpycBytes *buffers;
   size_t nbuffers;
 } RpycValue;
+
+// Gives `len` bytes of the caller's memory and sets `*token`, or returns NULL.
+typedef uint8_t *(*RpycAllocFn)(size_t len, uint64_t *token);
+
+// Takes back the memory of `token`, which the library no longer uses.
+typedef void (*RpycReleaseFn)(uint64_t token);
 
 // Bytes lent by the caller for the duration of one call.
 typedef struct RpycSlice {
@@ -234,11 +243,20 @@ void rpyc_free_string(char *s);
 // `err` must be NULL or an error returned by this library and not freed yet.
 void rpyc_error_free(struct RpycError *err);
 
-// Frees a value. NULL is ignored.
+// Frees a value, but not the buffers with a nonzero token (the caller's). NULL is ignored.
 //
 // # Safety
 // `value` must be NULL or a value returned by this library and not freed yet.
 void rpyc_value_free(struct RpycValue *value);
+
+// Registers the caller's allocator for large result buffers (those the server sends in
+// pieces). `alloc(len, &token)` returns `len` initialised, writable bytes and sets a nonzero
+// token, or returns NULL (the library then uses its own memory). Each token ends one way,
+// once: handed back in an `RpycValue` (`RpycBytes.token`; the caller owns the memory from
+// then on), or `release(token)`. Until then the memory stays valid and in place. `alloc`
+// runs on the requesting thread, `release` on any; neither may call this library. NULL
+// for either unregisters both.
+void rpyc_set_buffer_allocator(RpycAllocFn alloc, RpycReleaseFn release);
 
 // Registers the callback function (NULL unregisters). Call it before passing callbacks.
 void rpyc_set_callback_handler(RpycCallbackFn handler);

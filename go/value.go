@@ -32,23 +32,24 @@ type deferred struct {
 }
 
 // deferredValue keeps a result that is one pickle or one packed list (the JSON the
-// server helper writes for them) in its wire form, copied out of the library's buffer;
-// nil for any other.
-func deferredValue(text []byte, buffers [][]byte) *deferred {
-	if len(buffers) != 1 {
+// server helper writes for them) in its wire form, in a buffer it keeps
+// (resultBuffers.kept); nil for any other.
+func deferredValue(text []byte, buffers resultBuffers) *deferred {
+	if buffers.len() != 1 {
 		return nil
 	}
-	b := buffers[0]
+	// A packed list of whole 8-byte items; decodeTree reports any other.
+	packed := len(buffers.data[0])%8 == 0
 	switch string(text) {
 	case `{"$pickle":0}`:
-		return &deferred{pickle: copyBuffer(b)}
+		return &deferred{pickle: buffers.kept(0)}
 	case `{"$list":["int64",0]}`:
-		if a, err := arrayFromBytes(Int64, []int{len(b) / 8}, b); err == nil {
-			return &deferred{ints: a.Data.([]int64)}
+		if packed {
+			return &deferred{ints: typedView[int64](buffers.kept(0))}
 		}
 	case `{"$list":["float64",0]}`:
-		if a, err := arrayFromBytes(Float64, []int{len(b) / 8}, b); err == nil {
-			return &deferred{floats: a.Data.([]float64)}
+		if packed {
+			return &deferred{floats: typedView[float64](buffers.kept(0))}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@
 //! src/python/rpyc_bridge_rt/codec.py and in the C header.
 
 use crate::error::{BridgeError, RpycStatus};
+use crate::ffi::CallerBuffer;
 use crate::pyconfig::return_freed_memory;
 use crate::runtime::with_python;
 use crate::wire::assembly;
@@ -26,10 +27,65 @@ pub type ConnHandle = u64;
 pub type RefHandle = u64;
 
 /// A value: tagged JSON, and the byte buffers its `$bytes` and `$array` tags index.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Payload {
     pub json: String,
-    pub buffers: Vec<Vec<u8>>,
+    pub buffers: Vec<ResultBuffer>,
+}
+
+/// One of a result's buffers: the library's memory, or the caller's (a large buffer put
+/// together in memory from the caller's allocator; see `rpyc_set_buffer_allocator`).
+pub enum ResultBuffer {
+    Library(Vec<u8>),
+    Caller(CallerBuffer),
+}
+
+impl std::ops::Deref for ResultBuffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ResultBuffer::Library(b) => b,
+            ResultBuffer::Caller(b) => b,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ResultBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            ResultBuffer::Library(b) => b,
+            ResultBuffer::Caller(b) => b,
+        }
+    }
+}
+
+impl From<Vec<u8>> for ResultBuffer {
+    fn from(bytes: Vec<u8>) -> ResultBuffer {
+        ResultBuffer::Library(bytes)
+    }
+}
+
+impl std::fmt::Debug for ResultBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let owner = match self {
+            ResultBuffer::Library(_) => "library",
+            ResultBuffer::Caller(_) => "caller",
+        };
+        write!(f, "ResultBuffer({} bytes, {owner}'s)", self.len())
+    }
+}
+
+/// Buffers compare by their bytes, whoever owns them.
+impl PartialEq for ResultBuffer {
+    fn eq(&self, other: &ResultBuffer) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<Vec<u8>> for ResultBuffer {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == other[..]
+    }
 }
 
 /// Runs `f` with the GIL; a Python exception becomes a `BridgeError`.
@@ -80,8 +136,8 @@ fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload> {
     let mut copies = Vec::with_capacity(buffers.len());
     for b in buffers {
         copies.push(match assembly::take(&b) {
-            Some(whole) => whole, // pieces put together in Rust's memory: no copy
-            None => buffer_copy(&b)?,
+            Some(whole) => whole, // pieces put together in place: no copy
+            None => ResultBuffer::Library(buffer_copy(&b)?),
         }); // and the buffer is released here
     }
     if large {

@@ -35,6 +35,7 @@ pub fn ensure(py: Python<'_>) -> PyResult<()> {
             assembly => wire::assembly::new,
             assembly_place => wire::assembly::place,
             assembly_bytes => wire::assembly::to_bytes,
+            assembly_discard => wire::assembly::discard,
         );
         // The server helper's source, sent to classic servers (Connection.__init__): the
         // value format first, then the helpers, which find it in their namespace.

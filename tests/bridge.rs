@@ -76,7 +76,7 @@ fn arrays_and_bytes_travel_as_buffers() {
         got,
         Payload {
             json: r#"{"$array":["int64",[3],0]}"#.into(),
-            buffers: vec![data]
+            buffers: vec![data.into()]
         }
     );
 
@@ -107,7 +107,7 @@ fn arrays_and_bytes_travel_as_buffers() {
         got,
         Payload {
             json: r#"{"$bytes":0}"#.into(),
-            buffers: vec![b"\x00\xffabc".to_vec()]
+            buffers: vec![b"\x00\xffabc".to_vec().into()]
         }
     );
 }
@@ -194,7 +194,7 @@ fn the_seed_api_refuses_bytes_on_every_path() {
                 got,
                 Payload {
                     json: r#"{"$bytes":0}"#.into(),
-                    buffers: vec![b"xy".to_vec()]
+                    buffers: vec![b"xy".to_vec().into()]
                 },
                 "{options:?} {args}"
             );

@@ -12,19 +12,21 @@
 //!
 //! Threads: every function may be called from any thread, concurrently.
 
+mod buffers;
 mod callbacks;
 mod connections;
 mod refs;
 mod runtime;
 mod seed;
 
+pub use buffers::*;
 pub use callbacks::*;
 pub use connections::*;
 pub use refs::*;
 pub use runtime::*;
 pub use seed::*;
 
-use crate::bridge::Payload;
+use crate::bridge::{Payload, ResultBuffer};
 use crate::error::{BridgeError, RpycStatus};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -50,11 +52,14 @@ pub struct RpycSlice {
     pub len: usize,
 }
 
-/// Bytes owned by the library, inside an `RpycValue`.
+/// A buffer inside an `RpycValue`: the library's bytes (`token` 0), freed with the value,
+/// or bytes of the caller's allocator (`rpyc_set_buffer_allocator`), which the caller owns
+/// from the moment the value is returned, by their nonzero `token`.
 #[repr(C)]
 pub struct RpycBytes {
     pub data: *mut u8,
     pub len: usize,
+    pub token: u64,
 }
 
 /// A value, owned by the caller: free it with `rpyc_value_free`.
@@ -179,11 +184,18 @@ pub(crate) fn value_box(p: Payload) -> *mut RpycValue {
     let buffers: Box<[RpycBytes]> = p
         .buffers
         .into_iter()
-        .map(|b| {
-            let len = b.len();
-            RpycBytes {
-                data: Box::into_raw(b.into_boxed_slice()).cast::<u8>(),
-                len,
+        .map(|b| match b {
+            ResultBuffer::Library(b) => {
+                let len = b.len();
+                RpycBytes {
+                    data: Box::into_raw(b.into_boxed_slice()).cast::<u8>(),
+                    len,
+                    token: 0,
+                }
+            }
+            ResultBuffer::Caller(b) => {
+                let (data, len, token) = b.into_raw();
+                RpycBytes { data, len, token }
             }
         })
         .collect();
@@ -262,7 +274,7 @@ pub unsafe extern "C" fn rpyc_error_free(err: *mut RpycError) {
     }
 }
 
-/// Frees a value. NULL is ignored.
+/// Frees a value, but not the buffers with a nonzero token (the caller's). NULL is ignored.
 ///
 /// # Safety
 /// `value` must be NULL or a value returned by this library and not freed yet.
@@ -271,12 +283,13 @@ pub unsafe extern "C" fn rpyc_value_free(value: *mut RpycValue) {
     if value.is_null() {
         return;
     }
-    // SAFETY: `value`, its JSON and its buffers were allocated by value_box.
+    // SAFETY: `value`, its JSON and its buffers of token 0 were allocated by value_box;
+    // the others are the caller's.
     unsafe {
         let value = Box::from_raw(value);
         rpyc_free_string(value.json);
         let buffers = Box::from_raw(ptr::slice_from_raw_parts_mut(value.buffers, value.nbuffers));
-        for b in buffers.iter() {
+        for b in buffers.iter().filter(|b| b.token == 0) {
             drop(Box::from_raw(ptr::slice_from_raw_parts_mut(b.data, b.len)));
         }
     }

@@ -1,7 +1,8 @@
 //! A large result buffer put together from the pieces the server sends (connection.py's
-//! `_take_kept`) in memory Rust owns: the bridge then hands that memory to C as it is, where
-//! a Python bytearray would cost one more copy, and one more fresh allocation, of the whole.
-//! To Python it is a capsule, written to with `assembly_place` only.
+//! `_take_kept`), in memory from the caller's allocator when it registered one (Go's heap:
+//! Go keeps the buffer as it is), else in memory Rust owns. The bridge hands either to C as
+//! it is, where a Python bytearray would cost one more copy, and one more fresh allocation,
+//! of the whole. To Python it is a capsule, written to with `assembly_place` only.
 
 use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -10,18 +11,26 @@ use std::alloc::{self, Layout};
 use std::ffi::CStr;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::bridge::ResultBuffer;
+use crate::ffi::CallerBuffer;
+
 const NAME: &CStr = c"rpyc_bridge.assembly";
 
-/// What the capsule holds. Taken out (left empty) when the bridge hands it to C.
-type Assembly = Mutex<Vec<u8>>;
+/// What the capsule holds. Taken out (left empty) when the bridge hands it to C; the
+/// caller's memory goes back to it when the capsule dies with it still inside.
+type Assembly = Mutex<ResultBuffer>;
 
-/// assembly(size) -> capsule: `size` zero bytes.
+/// assembly(size) -> capsule: `size` bytes, the caller's or zeroed.
 pub(crate) fn new(
     args: &Bound<'_, PyTuple>,
     _kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<PyCapsule>> {
     let (size,): (usize,) = args.extract()?;
-    Ok(PyCapsule::new_with_value(args.py(), Mutex::new(zeroed(size)?), NAME)?.unbind())
+    let buf = match CallerBuffer::allocate(size) {
+        Some(caller) => ResultBuffer::Caller(caller),
+        None => ResultBuffer::Library(zeroed(size)?),
+    };
+    Ok(PyCapsule::new_with_value(args.py(), Mutex::new(buf), NAME)?.unbind())
 }
 
 /// assembly_place(capsule, offset, data): copies `data` in at `offset`; ValueError if it
@@ -57,10 +66,24 @@ pub(crate) fn to_bytes(
     Ok(PyBytes::new(args.py(), &buf).unbind())
 }
 
+/// assembly_discard(capsule): empties it now (the caller's memory goes back to it), for a
+/// take that failed: its capsule may live on in a traceback.
+pub(crate) fn discard(
+    args: &Bound<'_, PyTuple>,
+    _kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    let (capsule,): (Bound<'_, PyAny>,) = args.extract()?;
+    let emptied = std::mem::replace(&mut *lock(&capsule)?, ResultBuffer::Library(Vec::new()));
+    drop(emptied);
+    Ok(())
+}
+
 /// The bytes of an assembly, moved out of it; None for any other object. Called for every
 /// result buffer: a bytes costs a type check, not a Python error.
-pub(crate) fn take(obj: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
-    assembly(obj).map(|assembly| std::mem::take(&mut *locked(assembly)))
+pub(crate) fn take(obj: &Bound<'_, PyAny>) -> Option<ResultBuffer> {
+    assembly(obj).map(|assembly| {
+        std::mem::replace(&mut *locked(assembly), ResultBuffer::Library(Vec::new()))
+    })
 }
 
 /// The assembly a capsule made by `new` holds; None for any other object.
@@ -72,14 +95,14 @@ fn assembly<'a>(obj: &'a Bound<'_, PyAny>) -> Option<&'a Assembly> {
     Some(unsafe { ptr.as_ref() })
 }
 
-fn lock<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<MutexGuard<'a, Vec<u8>>> {
+fn lock<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<MutexGuard<'a, ResultBuffer>> {
     let assembly = assembly(obj)
         .ok_or_else(|| PyTypeError::new_err(format!("{} is not an assembly", obj.get_type())))?;
     Ok(locked(assembly))
 }
 
 /// A panic while it was held left whole bytes behind: still a buffer.
-fn locked(assembly: &Assembly) -> MutexGuard<'_, Vec<u8>> {
+fn locked(assembly: &Assembly) -> MutexGuard<'_, ResultBuffer> {
     assembly
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -153,7 +176,11 @@ mod tests {
             assert_eq!(copy.cast::<PyBytes>().unwrap().as_bytes(), &whole[..]);
             assert_eq!(&whole[..4], b"\0ab\0");
             assert!(whole[4 << 20..].iter().all(|&b| b == 7) && whole.len() == 5 << 20);
-            assert_eq!(take(&buf), Some(vec![]), "taken once: left empty");
+            assert_eq!(
+                take(&buf),
+                Some(ResultBuffer::Library(vec![])),
+                "taken once: left empty"
+            );
             assert_eq!(take(&piece.into_any()), None, "bytes are not an assembly");
             let err = native(
                 py,

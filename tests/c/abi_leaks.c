@@ -1,6 +1,7 @@
 /* Exercises the C ABI the way a C caller does, every result freed, for valgrind
  * (tests/e2e/leaks.sh): every rpyc_request operation, errors, values with buffers, Refs,
- * timeouts and cancel fds, the seed API, unknown handles and operations. Each round
+ * timeouts and cancel fds, large results in the caller's memory (rpyc_set_buffer_allocator),
+ * the seed API, unknown handles and operations. Each round
  * repeats the same work, so a per-call leak shows up ROUNDS times.
  *   abi_leaks PORT [ROUNDS]
  */
@@ -90,6 +91,65 @@ static void *write_later(void *arg) {
     usleep(w->delay_ms * 1000);
     if (write(w->fd, "x", 1) != 1) perror("write");
     return NULL;
+}
+
+/* The caller's allocator for large result buffers: one malloc'd buffer lent at a time. */
+static uint8_t *lent_data;
+static uint64_t lent_token, tokens;
+static int cancel_on_lend = -1; /* a cancel fd written to the moment a buffer is lent */
+
+static uint8_t *lend(size_t len, uint64_t *token) {
+    if (lent_data) return NULL; /* declined: the library uses its own memory */
+    lent_data = calloc(len, 1);
+    if (lent_data == NULL) return NULL;
+    *token = lent_token = ++tokens;
+    if (cancel_on_lend >= 0 && write(cancel_on_lend, "x", 1) != 1) perror("write");
+    return lent_data;
+}
+
+static void give_back(uint64_t token) {
+    if (lent_data == NULL || token != lent_token) {
+        fprintf(stderr, "release of token %llu, which is not lent\n", (unsigned long long)token);
+        failures++;
+        return;
+    }
+    free(lent_data);
+    lent_data = NULL;
+}
+
+/* A large result comes in the caller's memory, by its token, which rpyc_value_free leaves
+ * to the caller; one cancelled while it is taken goes back through give_back. */
+static void large_results(uint64_t conn) {
+    struct RpycError *err = NULL;
+    struct RpycValue *value = NULL;
+    rpyc_set_buffer_allocator(lend, give_back);
+    struct RpycRequest r = on_conn(RPYC_OP_CALL, conn, "builtins", "eval", "[\"b'\\\\x07' * 3000000\"]");
+    check("large result", rpyc_request(&r, &value, &err), 0, &err);
+    if (value && (value->nbuffers != 1 || value->buffers[0].token != lent_token || value->buffers[0].data != lent_data ||
+                  value->buffers[0].len != 3000000 || value->buffers[0].data[2999999] != 7)) {
+        fprintf(stderr, "large result: not the lent buffer\n");
+        failures++;
+    }
+    rpyc_value_free(value);
+    free(lent_data); /* the caller's since the value came back */
+    lent_data = NULL;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("pipe");
+        failures++;
+        return;
+    }
+    cancel_on_lend = fds[1];
+    r.cancel_fd = fds[0];
+    check("large result, cancelled", run(&r, &err), RPYC_STATUS_ERR_TIMEOUT, &err);
+    cancel_on_lend = -1;
+    if (lent_data != NULL) {
+        fprintf(stderr, "large result, cancelled: its buffer is still lent\n");
+        failures++;
+    }
+    close(fds[0]);
+    close(fds[1]);
+    rpyc_set_buffer_allocator(NULL, NULL);
 }
 
 static void round_trip(uint64_t conn) {
@@ -252,6 +312,7 @@ int main(int argc, char **argv) {
         uint64_t conn = 0;
         check("open", rpyc_open("127.0.0.1", port, "{\"connect_timeout\": 30}", &conn, &err), 0, &err);
         round_trip(conn);
+        large_results(conn);
         check("close", rpyc_close(conn, &err), 0, &err);
         check("double close", rpyc_close(conn, &err), RPYC_STATUS_ERR_HANDLE, &err);
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The C ABI under valgrind: tests/c/abi_leaks.c (calls, errors, values with buffers, Refs,
-# the seed API, unknown handles; every result freed) linked against librpyc_bridge.a the
-# way cgo links it, against a real server. Fails on any definitely lost block, and on any
-# possibly lost block that tests/e2e/cpython.supp does not explain (CPython internals only).
+# The C ABI under valgrind: tests/c/abi_leaks.c (calls, errors, values with buffers, large
+# results in the caller's memory, Refs, the seed API, unknown handles; every result freed)
+# linked against librpyc_bridge.a the way cgo links it, against a real server. Fails on any
+# definitely lost block, and on any possibly lost block that tests/e2e/cpython.supp does not
+# explain (CPython internals only).
 # Usage: tests/e2e/leaks.sh [ROUNDS]   (after scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -270,7 +270,10 @@ class Connection:
         """Serves the connection until `result` is ready, the deadline passes or the cancel
         fd is signalled. A reply that comes later goes to `result`, which nobody reads."""
         conn, stream = self.conn, self.stream
-        pending = lambda: not result.ready  # noqa: E731
+        # Not `result.ready`: that serves a message itself (poll_all), before the deadline
+        # is looked at, and when replies stream in (a large result's pieces) it always
+        # finds the one it waits for.
+        pending = lambda: not result._is_ready  # noqa: E731
         while pending():
             left = waits.left(self.address)
             if conn._recvlock.acquire(False):
@@ -324,22 +327,36 @@ class Connection:
 
     def taken(self, bufs):
         """A result's buffers, with those the server kept back, (token, size) for each
-        buffer over its piece size, taken from it in pieces (async requests, in order)."""
+        buffer over its piece size, taken from it in pieces (async requests, in order,
+        each waited for under the request's Waits). If the taking fails, the server drops
+        what it kept."""
         if all(type(b) is bytes for b in bufs):
             return bufs
         take = rpyc.async_(self.helpers["take"])
         out = []
-        for buf in bufs:
-            if type(buf) is tuple:
-                buf = _take_kept(take, *buf)
-            out.append(buf)
+        try:
+            for buf in bufs:
+                if type(buf) is tuple:
+                    buf = _take_kept(take, *buf, self.waited)
+                out.append(buf)
+        except BaseException:
+            self.drop_kept(bufs)
+            raise
         return out
 
     def drop_kept(self, bufs):
         """Lets the server drop the buffers it kept back for a result nobody will take."""
-        for buf in bufs:
-            if type(buf) is tuple:
-                rpyc.async_(self.helpers["drop"])(buf[0])
+        drop = rpyc.async_(self.helpers["drop"])
+        try:
+            for buf in bufs:
+                if type(buf) is tuple:
+                    drop(buf[0])
+        except (EOFError, OSError):
+            pass  # the connection is gone, and the server's copies with it
+
+    def waited(self, result):
+        """The value of an async request of this operation, waited for under its Waits."""
+        return self.wait(result, self.waits) if self.waits.bounded else result.value
 
     def exclusive(self):
         """The connection for one operation. A call made from inside a Go callback of this
@@ -399,30 +416,35 @@ def require_classic(conn, what):
         raise BridgeError(ERR_ARGUMENT, "%s needs a classic server; %s serves a custom service" % (what, conn.address))
 
 
-def _take_kept(take, token, size):
-    """The buffer the server kept back as `token`, taken in pieces into an assembly (Rust's
-    memory, handed to Go without another copy). At most TAKE_AHEAD are asked for and not yet
-    copied into place: replies that came in (a serving thread stores them) would otherwise
-    add up to a second copy of the buffer."""
+def _take_kept(take, token, size, waited):
+    """The buffer the server kept back as `token`, taken in pieces into an assembly (memory
+    handed to Go without another copy: the caller's, or Rust's). At most TAKE_AHEAD are
+    asked for and not yet copied into place: replies that came in (a serving thread stores
+    them) would otherwise add up to a second copy of the buffer. `waited(piece)` is the
+    piece, waited for under the request's deadline and cancel fd."""
     buf = native.assembly(size)
     asked = collections.deque()  # (offset, its size, its pending piece)
 
     def place():
         offset, expected, piece = asked.popleft()
-        data = piece.value
+        data = waited(piece)
         if type(data) is not bytes or len(data) != expected:
             got = "%d bytes" % len(data) if type(data) is bytes else type(data).__name__
             raise BridgeError(ERR_INTERNAL, "the server sent %s for the piece at %d of a %d-byte result, "
                               "not %d bytes" % (got, offset, size, expected))
         native.assembly_place(buf, offset, data)
 
-    for offset in range(0, size, PIECE):
-        n = min(PIECE, size - offset)
-        asked.append((offset, n, take(token, offset, n)))
-        if len(asked) == TAKE_AHEAD:
+    try:
+        for offset in range(0, size, PIECE):
+            n = min(PIECE, size - offset)
+            asked.append((offset, n, take(token, offset, n)))
+            if len(asked) == TAKE_AHEAD:
+                place()
+        while asked:
             place()
-    while asked:
-        place()
+    except BaseException:
+        native.assembly_discard(buf)  # the caller's memory goes back now, not with the traceback
+        raise
     return buf
 
 
