@@ -56,9 +56,12 @@ func sizeLabel(k valueKind, n int) string {
 // many runs for a steady median.
 func repeats(i int) int { return [3]int{15, 5, 3}[i] }
 
-// warmups: one at every size, so that no size's median holds the process's first growth
-// into fresh memory, a cost paid once and not per MB.
-func warmups(i int) int { return [3]int{2, 1, 1}[i] }
+// warmups: two at every size, so that no size's median holds the process's growth into
+// fresh memory, a cost paid once and not per MB. It takes two: Go's heap grows until a
+// collection frees the last result, and only then reuses its memory. On this VM a first
+// touch of fresh memory costs more than the copy into it (a 100 MB str result: 480 ms in
+// fresh memory, 190 ms in reused).
+func warmups(i int) int { return [3]int{2, 2, 2}[i] }
 
 // valueRows times each kind and size as a result (Call + Decode) and as an argument,
 // beside Python's rpyc client doing the same in the same run, and the time per MB at the
@@ -80,6 +83,9 @@ func valueRows(t *table, addr, serverPython string) {
 			must(err, "prepare "+k.name)
 			var value any
 			result := timeMS(repeats(i), warmups(i), func() {
+				// Python's client drops each run's result before the next; so does this
+				// one (the last is kept, for the argument runs).
+				value = nil
 				v, err := conn.Call(ctx, "bench_fixtures", "make", k.name, n)
 				must(err, "make "+k.name)
 				value, err = k.decode(v)
@@ -108,7 +114,31 @@ func valueRows(t *table, addr, serverPython string) {
 			sizeLabel(k, k.sizes[2]), sizeLabel(k, k.sizes[0])), perMB[2]/perMB[0], 1)
 		// What the same growth costs Python's client: how much of it the machine makes.
 		t.row("  the same for Python's rpyc client (vs flat)", basePerMB[2]/basePerMB[0], 1)
+		if k.name == "dict" {
+			// Decoding a dict is mostly filling the Go map, whose table outgrows the cache.
+			small, large := mapFillMS(k.sizes[0]), mapFillMS(k.sizes[2])
+			t.row("  the same for filling a Go map[string]int64 of its keys (vs flat)",
+				large/k.mb(k.sizes[2])/(small/k.mb(k.sizes[0])), 1)
+		}
 	}
+}
+
+// mapFillMS is the median ms to fill a map[string]int64 (sized ahead, as Decode sizes it)
+// with n keys made beforehand: the part of a dict's decoding that no wire format changes.
+func mapFillMS(n int) float64 {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "key" + strconv.Itoa(i)
+	}
+	var m map[string]int64
+	ms := timeMS(max(3, 1_000_000/n), 2, func() {
+		m = make(map[string]int64, n)
+		for i, k := range keys {
+			m[k] = int64(i)
+		}
+	})
+	runtime.KeepAlive(m)
+	return ms
 }
 
 // timeMS is the median ms per run of f, after `warmup` runs.
