@@ -182,6 +182,15 @@ mod tests {
                 "taken once: left empty"
             );
             assert_eq!(take(&piece.into_any()), None, "bytes are not an assembly");
+            let dropped = native(py, "assembly", (3usize,)).unwrap();
+            native(
+                py,
+                "assembly_place",
+                (&dropped, 0usize, PyBytes::new(py, b"abc")),
+            )
+            .unwrap();
+            native(py, "assembly_discard", (&dropped,)).unwrap();
+            assert_eq!(take(&dropped), Some(vec![].into()), "discarded: empty");
             let err = native(
                 py,
                 "assembly_place",
