@@ -95,15 +95,21 @@ class EncoderTest(unittest.TestCase):
         loaded = pickle.loads(wireformat.plain_pickle(cycle))
         self.assertIs(loaded[1], loaded)
         shared = ["x" * 1000] * 100
+        many = {"key%d" % i: i for i in range(5000)}  # 80 kB: past the base, not the cap
         cap = wireformat.FAST_PICKLE_MAX
         wireformat.FAST_PICKLE_MAX = 10_000
         try:
             data = wireformat.plain_pickle(shared)
+            many_data = wireformat.plain_pickle(many)
         finally:
             wireformat.FAST_PICKLE_MAX = cap
         self.assertTrue(memoizes(data))
         self.assertLess(len(data), 2000)
         self.assertEqual(pickle.loads(data), shared)
+        # The cap grows with the container: many small elements stay in fast mode.
+        self.assertGreater(len(many_data), 10_000)
+        self.assertFalse(memoizes(many_data))
+        self.assertEqual(pickle.loads(many_data), many)
 
     def test_dicts(self):
         self.assertEqual(encode({"a": 1})[0], {"a": 1})
