@@ -96,13 +96,13 @@ class EncoderTest(unittest.TestCase):
         self.assertIs(loaded[1], loaded)
         shared = ["x" * 1000] * 100
         many = {"key%d" % i: i for i in range(5000)}  # 80 kB: past the base, not the cap
-        cap = wireformat.FAST_PICKLE_MAX
-        wireformat.FAST_PICKLE_MAX = 10_000
+        cap = wireformat.FAST_PICKLE_BASE
+        wireformat.FAST_PICKLE_BASE = 10_000
         try:
             data = wireformat.plain_pickle(shared)
             many_data = wireformat.plain_pickle(many)
         finally:
-            wireformat.FAST_PICKLE_MAX = cap
+            wireformat.FAST_PICKLE_BASE = cap
         self.assertTrue(memoizes(data))
         self.assertLess(len(data), 2000)
         self.assertEqual(pickle.loads(data), shared)

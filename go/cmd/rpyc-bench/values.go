@@ -27,7 +27,7 @@ type valueKind struct {
 }
 
 // The sizes span 1 to 100 MB, or 100k to 10M elements: a dict of 10k entries (0.1 MB)
-// fits in the cache and hid a step past 100 MB, the fast pickle's old cap.
+// fits in the cache and hid a step past 128 MB, the fast pickle's old cap.
 var valueKinds = []valueKind{
 	{"str", "str", [3]int{1e6, 1e7, 1e8}, bytesMB, func(v rpyc.Value) (any, error) { var s string; return s, decodeInto(v, &s) }},
 	{"bytes", "bytes", [3]int{1e6, 1e7, 1e8}, bytesMB, func(v rpyc.Value) (any, error) { var b []byte; return b, decodeInto(v, &b) }},

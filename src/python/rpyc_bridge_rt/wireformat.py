@@ -138,12 +138,12 @@ def plain_pickle(o):
 # pickle, which for 10M dict entries takes 4.3 s, not 0.4: so the cap grows with the
 # container, and only a value whose elements average more than that each (shared, or
 # large) pays for the memo.
-FAST_PICKLE_MAX = 128 << 20
+FAST_PICKLE_BASE = 128 << 20
 FAST_PICKLE_PER_ITEM = 256
 
 
 def fast_pickle_cap(items):
-    return FAST_PICKLE_MAX + FAST_PICKLE_PER_ITEM * items
+    return FAST_PICKLE_BASE + FAST_PICKLE_PER_ITEM * items
 
 
 class _Full(Exception):
