@@ -111,20 +111,25 @@ func (b *boxes) float(f float64) any {
 	return boxAt(float64Type, unsafe.Pointer(p))
 }
 
-// str copies utf8 (a view of the pickle) to a string, short ones into a slab.
+// str copies utf8 (a view of the pickle) to a string, boxed.
 func (b *boxes) str(utf8 []byte) any {
 	p := b.strs.one()
+	*p = copyText(&b.text, utf8)
+	return boxAt(stringType, unsafe.Pointer(p))
+}
+
+// copyText copies utf8 to a string, a short one into the slab.
+func copyText(slab *slab[byte], utf8 []byte) string {
 	switch {
 	case len(utf8) == 0:
+		return ""
 	case len(utf8) > textShort:
-		*p = string(utf8)
-	default:
-		text := b.text.many(len(utf8), textMax)
-		copy(text, utf8)
-		// SAFETY: text is this string's own part of the chunk, never written again.
-		*p = unsafe.String(&text[0], len(text))
+		return string(utf8)
 	}
-	return boxAt(stringType, unsafe.Pointer(p))
+	text := slab.many(len(utf8), textMax)
+	copy(text, utf8)
+	// SAFETY: text is this string's own part of the chunk, never written again.
+	return unsafe.String(&text[0], len(text))
 }
 
 // boxedList is a packed list's n items as a list value, item(i) each, boxed in slabs.
