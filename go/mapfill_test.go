@@ -66,3 +66,27 @@ func TestDictsInHashOrderKeepEveryEntry(t *testing.T) {
 		t.Fatalf("k5 is %d, want its last value %d", got, n/2+5)
 	}
 }
+
+// A large flat dict read as a value (unpickle, as Interface does) is filled as typed
+// decoding fills one, and holds what one pass of the general unpickler makes.
+func TestLargeFlatDictsDecodeAsOnePassDoes(t *testing.T) {
+	exprs := []string{
+		`{"k%d" % i: [None, True, i, 2**70 + i, i * 0.5, "v%d" % (i % 9), b"b", "é" * (i % 3)][i % 8] for i in range(150000)}`,
+		`{"k%d" % i: i if i < 149999 else [i] for i in range(150000)}`, // not flat: one pass decodes it
+		`{i: i for i in range(150000)}`, // not str keys
+	}
+	for i, data := range serverPickles(t, exprs) {
+		if len(data) < splitMin {
+			t.Fatalf("%s: %d bytes, under splitMin: unpickle would not try flatDict", exprs[i], len(data))
+		}
+		_, flat := flatDict(data)
+		if flat != (i == 0) {
+			t.Errorf("%s: flatDict took it: %v", exprs[i], flat)
+		}
+		got, err := unpickle(data)
+		want, wantErr := unpickleOnePass(data)
+		if err != nil || wantErr != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: unpickle %v (%v), one pass %v (%v)", exprs[i], abbrev(got), err, abbrev(want), wantErr)
+		}
+	}
+}

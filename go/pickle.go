@@ -162,6 +162,11 @@ func width[T any](first bool, a, b T) T {
 
 // unpickle decodes one pickle of plain data.
 func unpickle(data []byte) (any, error) {
+	if len(data) >= splitMin {
+		if m, ok := flatDict(data); ok {
+			return m, nil
+		}
+	}
 	if n := min(runtime.GOMAXPROCS(0), splitMost); n > 1 && len(data) >= splitMin {
 		if v, ok := unpickleShares(data, n); ok {
 			return v, nil

@@ -67,6 +67,15 @@ func typedMap[T any](data []byte, dst *map[string]T, conv func(atom) (T, bool)) 
 	return true
 }
 
+// flatDict is a pickled dict of str keys and scalar values as the general path makes it,
+// but filled as typedMap fills one (in hash order when large).
+func flatDict(data []byte) (map[string]any, bool) {
+	var u unpickler // only its slabs, for the values
+	var m map[string]any
+	ok := typedMap(data, &m, func(a atom) (any, bool) { return u.box(&a), true })
+	return m, ok
+}
+
 func typedSlice[T any](data []byte, dst *[]T, conv func(atom) (T, bool)) bool {
 	out, memo := []T{}, []int(nil)
 	ok := walkFlat(data, opEmptyList, &memo, func(_, v atom) bool {
