@@ -27,6 +27,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "first-result" {
 		os.Exit(firstResult(os.Args[2]))
 	}
+	if len(os.Args) > 5 && os.Args[1] == "value-run" {
+		n, err := strconv.Atoi(os.Args[4])
+		must(err, "value-run size")
+		i, err := strconv.Atoi(os.Args[5])
+		must(err, "value-run size index")
+		os.Exit(valueRun(os.Args[2], os.Args[3], n, i))
+	}
 	if len(os.Args) > 4 && os.Args[1] == "peak-rss" {
 		n, err := strconv.Atoi(os.Args[4])
 		must(err, "peak-rss size")

@@ -67,50 +67,30 @@ func warmups(i int) int { return [3]int{2, 2, 2}[i] }
 
 // valueRows times each kind and size as a result (Call + Decode) and as an argument,
 // beside Python's rpyc client doing the same in the same run, and the time per MB at the
-// largest size over the time per MB at the smallest.
+// largest size over the time per MB at the smallest. Each size runs in a process of its
+// own ("rpyc-bench value-run"), as Python's client does: in one long process, what the
+// sizes before left in Go's heap decided whether a small size's runs paid for a garbage
+// collection (100k records: 14 ms after the 10M dict, 25 ms in a new process).
 func valueRows(t *table, addr, serverPython string) {
 	host, port, _ := strings.Cut(addr, ":")
-	ctx := context.Background()
-	conn, err := rpyc.Dial(ctx, addr)
-	must(err, "dial")
-	defer conn.Close()
-	_, err = conn.Import(ctx, "bench_fixtures")
-	must(err, "import bench_fixtures")
+	self, _ := os.Executable()
 	for _, k := range valueKinds {
 		var perMB, basePerMB [3]float64
 		for i, n := range k.sizes {
-			// The server makes and caches the value first (Python's client fetches it once
-			// before timing): what is timed is the transfer and decoding, not the making.
-			_, err := conn.Call(ctx, "bench_fixtures", "prepare", k.name, n)
-			must(err, "prepare "+k.name)
-			var value any
-			result := timeMS(repeats(i), warmups(i), func() {
-				// Python's client drops each run's result before the next; so does this
-				// one (the last is kept, for the argument runs).
-				value = nil
-				v, err := conn.Call(ctx, "bench_fixtures", "make", k.name, n)
-				must(err, "make "+k.name)
-				value, err = k.decode(v)
-				must(err, "decode "+k.name)
-			})
-			arg := timeMS(repeats(i), warmups(i), func() {
-				v, err := conn.Call(ctx, "bench_fixtures", "size", value)
-				must(err, "size "+k.name)
-				var got int
-				must(v.Decode(&got), "size result")
-			})
-			var base struct {
-				ResultMS float64 `json:"result_ms"`
-				ArgMS    float64 `json:"arg_ms"`
-			}
-			out, err := exec.Command(serverPython, "tests/bench/python_client.py", host, port, "values", k.name,
+			var ours, base valueTimes
+			run := exec.Command(self, "value-run", addr, k.name, strconv.Itoa(n), strconv.Itoa(i))
+			run.Stderr = os.Stderr
+			out, err := run.Output()
+			must(err, "value-run "+k.name)
+			must(json.Unmarshal(out, &ours), "value-run output")
+			out, err = exec.Command(serverPython, "tests/bench/python_client.py", host, port, "values", k.name,
 				strconv.Itoa(n), strconv.Itoa(repeats(i)), strconv.Itoa(warmups(i))).Output()
 			must(err, "python values baseline "+k.name)
 			must(json.Unmarshal(out, &base), "python values baseline output")
 			label := sizeLabel(k, n)
-			t.row(fmt.Sprintf("%s result, %s, ms (vs Python rpyc client)", k.label, label), result, base.ResultMS)
-			t.row(fmt.Sprintf("%s argument, %s, ms (vs Python rpyc client)", k.label, label), arg, base.ArgMS)
-			perMB[i], basePerMB[i] = result/k.mb(n), base.ResultMS/k.mb(n)
+			t.row(fmt.Sprintf("%s result, %s, ms (vs Python rpyc client)", k.label, label), ours.ResultMS, base.ResultMS)
+			t.row(fmt.Sprintf("%s argument, %s, ms (vs Python rpyc client)", k.label, label), ours.ArgMS, base.ArgMS)
+			perMB[i], basePerMB[i] = ours.ResultMS/k.mb(n), base.ResultMS/k.mb(n)
 		}
 		t.row(fmt.Sprintf("%s result: ms per MB at %s over ms per MB at %s (vs flat)", k.label,
 			sizeLabel(k, k.sizes[2]), sizeLabel(k, k.sizes[0])), perMB[2]/perMB[0], 1)
@@ -124,6 +104,58 @@ func valueRows(t *table, addr, serverPython string) {
 				large/k.mb(k.sizes[2])/(small/k.mb(k.sizes[0])), 1)
 		}
 	}
+}
+
+// valueTimes is one size's median ms, as value-run and python_client.py print it.
+type valueTimes struct {
+	ResultMS float64 `json:"result_ms"`
+	ArgMS    float64 `json:"arg_ms"`
+}
+
+// valueRun is the child of valueRows: it prints kind's valueTimes at size n, the i-th of
+// its sizes.
+func valueRun(addr, kind string, n, i int) int {
+	k := findKind(kind)
+	ctx := context.Background()
+	conn, err := rpyc.Dial(ctx, addr)
+	must(err, "dial")
+	defer conn.Close()
+	_, err = conn.Import(ctx, "bench_fixtures")
+	must(err, "import bench_fixtures")
+	// The server makes and caches the value first (Python's client fetches it once
+	// before timing): what is timed is the transfer and decoding, not the making.
+	_, err = conn.Call(ctx, "bench_fixtures", "prepare", k.name, n)
+	must(err, "prepare "+k.name)
+	var value any
+	var times valueTimes
+	times.ResultMS = timeMS(repeats(i), warmups(i), func() {
+		// Python's client drops each run's result before the next; so does this one (the
+		// last is kept, for the argument runs).
+		value = nil
+		v, err := conn.Call(ctx, "bench_fixtures", "make", k.name, n)
+		must(err, "make "+k.name)
+		value, err = k.decode(v)
+		must(err, "decode "+k.name)
+	})
+	times.ArgMS = timeMS(repeats(i), warmups(i), func() {
+		v, err := conn.Call(ctx, "bench_fixtures", "size", value)
+		must(err, "size "+k.name)
+		var got int
+		must(v.Decode(&got), "size result")
+	})
+	out, err := json.Marshal(times)
+	must(err, "value-run output")
+	fmt.Println(string(out))
+	return 0
+}
+
+func findKind(name string) valueKind {
+	for _, k := range valueKinds {
+		if k.name == name {
+			return k
+		}
+	}
+	panic("no value kind " + name)
 }
 
 // mapFillMS is the median ms to fill a map[string]int64 (sized ahead, as Decode sizes it)
@@ -183,12 +215,7 @@ func peakRSS(addr, kind string, n int) int {
 	ctx := context.Background()
 	conn, err := rpyc.Dial(ctx, addr)
 	must(err, "dial")
-	var k valueKind
-	for _, candidate := range valueKinds {
-		if candidate.name == kind {
-			k = candidate
-		}
-	}
+	k := findKind(kind)
 	v, err := conn.Call(ctx, "bench_fixtures", "make", kind, 1000)
 	must(err, "warm-up")
 	_, err = k.decode(v)
