@@ -166,10 +166,10 @@ func unpickle(data []byte) (any, error) {
 		if m, ok := flatDict(data); ok {
 			return m, nil
 		}
-	}
-	if n := min(runtime.GOMAXPROCS(0), splitMost); n > 1 && len(data) >= splitMin {
-		if v, ok := unpickleShares(data, n); ok {
-			return v, nil
+		if n := min(runtime.GOMAXPROCS(0), splitMost); n > 1 {
+			if v, ok := unpickleShares(data, n); ok {
+				return v, nil
+			}
 		}
 	}
 	return unpickleOnePass(data)
